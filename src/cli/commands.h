@@ -1,0 +1,19 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "expr/primitive_set.h"
+
+namespace autoloss::cli {
+
+// Each command group registers its subcommands on the root app; the callbacks throw
+// InputError for bad input, which main() prints as "error: <context>: <message>".
+void AddFormulaCommands(CLI::App& app);
+
+// Parses a --set value ("cls-multi", "cls-binary", "reg"); empty means "infer from the formula".
+std::optional<expr::SetKind> ParseSetOption(const std::string& text);
+
+}  // namespace autoloss::cli
