@@ -30,7 +30,7 @@ inline T UnaryValue(Op op, T x) {
         case Op::kTanh:
             return std::tanh(x);
         case Op::kRelu:
-            return x > T(0) ? x : T(0);
+            return x < T(0) ? T(0) : x;  // NaN passes through, as in PyTorch
         case Op::kSin:
             return std::sin(x);
         case Op::kCos:

@@ -191,6 +191,10 @@ private:
 
     void EmitInput(const Token& token) {
         const auto index = set_.FindInput(token.text, infix_);
+        if (!index && FindOp(token.text, infix_)) {
+            Fail(text_, token.position, "operator '" + std::string(token.text) +
+                                            "' needs its operands in parentheses");
+        }
         if (!index) {
             std::string known;
             for (const InputInfo& input : set_.inputs()) {
@@ -342,8 +346,9 @@ bool LooksPrefix(std::string_view text) {
         }
     }
     const Token& first = tokens.front();
-    return first.kind != TokenKind::kIdentifier ||
-           std::isupper(static_cast<unsigned char>(first.text.front()));
+    return first.kind == TokenKind::kNumber ||
+           (first.kind == TokenKind::kIdentifier &&
+            std::isupper(static_cast<unsigned char>(first.text.front())));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "expr/evaluate.h"
 #include "expr/numerics.h"
 
 namespace autoloss::expr {
@@ -216,7 +217,20 @@ private:
 
 Formula Simplify(const Formula& formula) {
     int next = 0;
-    return Formula(formula.set(), Simplifier(formula.set()).Run(formula, 0, &next));
+    Nodes nodes = Simplifier(formula.set()).Run(formula, 0, &next);
+    // A multi-class loss sums a class-wise root over the classes; when a rewrite removed the
+    // class dimension (Sub(Y,Y) → 0), Dot(r, 1) keeps that sum.
+    if (formula.set() == SetKind::kClsMulti) {
+        const auto root_extent = [](const Formula& f) {
+            return Program(f).instructions().back().extent;
+        };
+        Formula simplified(formula.set(), nodes);
+        if (root_extent(formula) == Extent::kFull && root_extent(simplified) != Extent::kFull &&
+            !IsConstant(nodes, 0.0)) {
+            nodes = Combine(Op::kDot, nodes, {ConstantNode(1.0)});
+        }
+    }
+    return Formula(formula.set(), std::move(nodes));
 }
 
 }  // namespace autoloss::expr

@@ -11,6 +11,9 @@ namespace autoloss::expr {
 // Neg(Sub(a,b)) → Sub(b,a), Abs(Neg(a)), Abs(Abs(a)), Relu(Relu(a)), and Div(a,a) → 1 where a is
 // provably at least 1e-7 (U, E, positive constants and their sums and products).
 //
+// A multi-class root that loses its class dimension this way (Sub(Y,Y) → 0) is wrapped in
+// Dot(r, 1), which keeps the sum over classes that a class-wise root gets.
+//
 // Tolerance: all rewrites are exact in IEEE arithmetic for finite operands except Div(a,a),
 // whose original value a/(a+1e-20) differs from 1 by at most 1e-13 relative, far below float
 // precision (6e-8). A NaN or inf that the original produces inside a removed subexpression
