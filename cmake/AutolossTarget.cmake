@@ -24,7 +24,6 @@ endfunction()
 # alone takes about 17 s to parse per source file.
 function(autoloss_use_torch target)
     if(NOT TARGET autoloss_torch_pch)
-        find_package(Torch REQUIRED)
         file(WRITE ${CMAKE_BINARY_DIR}/torch_pch.cpp "// Anchor of the shared libtorch PCH.\n")
         add_library(autoloss_torch_pch STATIC ${CMAKE_BINARY_DIR}/torch_pch.cpp)
         target_link_libraries(autoloss_torch_pch PUBLIC ${TORCH_LIBRARIES})
