@@ -312,7 +312,10 @@ std::span<const T> Evaluator<T>::Backward(const Program& program,
         if (Arity(ins.op) == 1) {
             WithConstantOp(ins.op, [&](auto op) {
                 for (std::size_t i = 0; i < size; ++i) {
-                    adjoint_a[i] += adjoint[i] * UnaryDerivative<T>(op(), a[i], y[i]);
+                    const T derivative = UnaryDerivative<T>(op(), a[i], y[i]);
+                    if (!(DerivativeIsMask(op()) && derivative == T(0))) {
+                        adjoint_a[i] += adjoint[i] * derivative;
+                    }
                 }
             });
             continue;
