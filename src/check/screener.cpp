@@ -1,0 +1,306 @@
+#include "check/screener.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace autoloss::check {
+
+namespace {
+
+using expr::SetKind;
+
+// The prediction's inputs: the logits X (index 0 in both classification sets); every
+// regression input (U, I and E all move with the predicted box).
+bool ReadsPrediction(const expr::Formula& formula) {
+    if (formula.set() != SetKind::kReg) {
+        return formula.Uses(0);
+    }
+    return formula.Uses(0) || formula.Uses(1) || formula.Uses(2);
+}
+
+// Per-row loss: the binary set's per-element losses summed over the row, so a row is one
+// sample of the binary reduction (its gradient is what Backward() returns).
+template <typename T>
+void RowLoss(std::span<const T> output, int rows, int classes, bool per_element,
+             std::vector<double>& row_loss) {
+    row_loss.assign(rows, 0.0);
+    if (!per_element) {
+        for (int r = 0; r < rows; ++r) {
+            row_loss[r] = output[r];
+        }
+        return;
+    }
+    for (int r = 0; r < rows; ++r) {
+        for (int c = 0; c < classes; ++c) {
+            row_loss[r] += output[static_cast<std::size_t>(r) * classes + c];
+        }
+    }
+}
+
+Verdict Reject(Reason reason, int curve, double at, double weight, double before, double after,
+               bool on_gradient = false) {
+    Verdict verdict;
+    verdict.reason = reason;
+    verdict.curve = curve;
+    verdict.at = at;
+    verdict.weight = weight;
+    verdict.before = before;
+    verdict.after = after;
+    verdict.on_gradient = on_gradient;
+    return verdict;
+}
+
+double MaxAbs(std::span<const double> values) {
+    double peak = 0.0;
+    for (double v : values) {
+        peak = std::max(peak, std::abs(v));
+    }
+    return peak;
+}
+
+// Checks one classification curve: `loss` holds its rows' losses, `grad` its rows' gradients
+// with respect to the logits ([count, classes]).
+Verdict CheckScoreCurve(const Curve& curve, int index, std::span<const double> loss,
+                        std::span<const double> grad, int classes) {
+    const int n = curve.count;
+    const int t = curve.test_class;
+    std::vector<double> g(n);
+    for (int k = 0; k < n; ++k) {
+        for (int c = 0; c < classes; ++c) {
+            const double value = grad[static_cast<std::size_t>(k) * classes + c];
+            if (!std::isfinite(value)) {
+                return Reject(Reason::kNonFiniteGradient, index, curve.params[k], curve.weight,
+                              value, 0.0, true);
+            }
+        }
+        g[k] = grad[static_cast<std::size_t>(k) * classes + t];
+    }
+    const double value_tol = kValueTolerance * (1 + MaxAbs(loss));
+    const double peak = MaxAbs(g);
+    const double grad_tol = kGradientTolerance * (1 + peak);
+    const bool positive = curve.kind == CurveKind::kPositive;
+
+    for (int k = 0; k + 1 < n; ++k) {
+        if (positive && curve.params[k + 1] <= curve.monotone_until &&
+            loss[k + 1] > loss[k] + value_tol) {
+            return Reject(Reason::kRisesWithPositiveScore, index, curve.params[k + 1],
+                          curve.weight, loss[k], loss[k + 1]);
+        }
+        if (!positive && loss[k + 1] < loss[k] - value_tol) {
+            return Reject(Reason::kFallsWithNegativeScore, index, curve.params[k + 1],
+                          curve.weight, loss[k], loss[k + 1]);
+        }
+    }
+    for (int k = 0; k < n; ++k) {
+        if (positive && curve.params[k] <= curve.monotone_until && g[k] > grad_tol) {
+            return Reject(Reason::kRisesWithPositiveScore, index, curve.params[k], curve.weight,
+                          g[k], 0.0, true);
+        }
+        if (!positive && g[k] < -grad_tol) {
+            return Reject(Reason::kFallsWithNegativeScore, index, curve.params[k], curve.weight,
+                          g[k], 0.0, true);
+        }
+        // Every other column of the row is a negative class: the loss must not fall as its
+        // score rises.
+        for (int c = 0; c < classes; ++c) {
+            const double h = grad[static_cast<std::size_t>(k) * classes + c];
+            if (c != t && h < -grad_tol) {
+                return Reject(Reason::kFallsWithNegativeScore, index, curve.params[k],
+                              curve.weight, h, 0.0, true);
+            }
+        }
+    }
+    if (!curve.strict) {
+        return Verdict{};
+    }
+    if (loss[0] - loss[n - 1] <= value_tol) {
+        return Reject(Reason::kFlatInPositiveScore, index, curve.params[n - 1], curve.weight,
+                      loss[0], loss[n - 1]);
+    }
+    const double tail = std::abs(g[n - 1]);
+    const double bound = std::max(kTailRatio * peak, kTailFloor);
+    if (tail > bound || tail > std::abs(g[n - 2]) + grad_tol) {
+        return Reject(Reason::kGradientDoesNotVanish, index, curve.params[n - 1], curve.weight,
+                      tail, std::min(bound, std::abs(g[n - 2]) + grad_tol), true);
+    }
+    return Verdict{};
+}
+
+Reason FallReason(CurveKind kind) {
+    switch (kind) {
+        case CurveKind::kTranslation:
+        case CurveKind::kDiagonal:
+            return Reason::kFallsWithTranslation;
+        case CurveKind::kGrow:
+        case CurveKind::kShrink:
+            return Reason::kFallsWithScaling;
+        default:
+            return Reason::kFallsWithAspect;
+    }
+}
+
+// Checks one regression path (or the scatter of mixed predictions); row 0 is perfect overlap.
+Verdict CheckPath(const Curve& curve, int index, std::span<const double> loss) {
+    const int n = curve.count;
+    const double tol = kValueTolerance * (1 + MaxAbs(loss));
+    if (curve.kind == CurveKind::kScatter) {
+        for (int k = 1; k < n; ++k) {
+            if (loss[k] < loss[0] - tol) {
+                return Reject(Reason::kNotMinimalAtOverlap, index, curve.params[k], curve.weight,
+                              loss[0], loss[k]);
+            }
+        }
+        return Verdict{};
+    }
+    for (int k = 0; k + 1 < n; ++k) {
+        if (loss[k + 1] < loss[k] - tol) {
+            return Reject(FallReason(curve.kind), index, curve.params[k + 1], curve.weight,
+                          loss[k], loss[k + 1]);
+        }
+    }
+    if (loss[n - 1] - loss[0] <= tol) {
+        return Reject(Reason::kFlatWithDistance, index, curve.params[n - 1], curve.weight,
+                      loss[0], loss[n - 1]);
+    }
+    return Verdict{};
+}
+
+}  // namespace
+
+Screener::Screener(SetKind set) : set_(set), probes_(Probes(set)) {}
+
+Verdict Screener::Validity(const expr::Formula& formula, const expr::Program& program) {
+    if (!ReadsPrediction(formula)) {
+        return Reject(Reason::kIgnoresPrediction, -1, 0.0, 0.0, 0.0, 0.0);
+    }
+    const ProbeBatch<float>& batch = probes_.validity;
+    const auto output = float_evaluator_.Forward(program, batch.View());
+    for (std::size_t i = 0; i < output.size(); ++i) {
+        if (!std::isfinite(output[i])) {
+            const int row = static_cast<int>(set_ == SetKind::kClsBinary ? i / batch.classes : i);
+            return Reject(Reason::kNonFinite, row, 0.0, 0.0, output[i], 0.0);
+        }
+    }
+    RowLoss(output, batch.rows, batch.classes, set_ == SetKind::kClsBinary, row_loss_);
+    const std::vector<int>& group = probes_.validity_group;
+    // Rows of a group are contiguous: compare each with the group's first row.
+    int first = 0;
+    for (int r = 1; r < batch.rows; ++r) {
+        if (group[r] != group[first]) {
+            first = r;
+            continue;
+        }
+        const double a = row_loss_[first];
+        if (std::abs(row_loss_[r] - a) > kSameValue * (1 + std::abs(a))) {
+            return Verdict{};
+        }
+    }
+    return Reject(Reason::kIgnoresPrediction, -1, 0.0, 0.0, row_loss_.empty() ? 0.0 : row_loss_[0],
+                  0.0);
+}
+
+Verdict Screener::RunCurves(const expr::Program& program, const ConvergenceProbes& probes,
+                            int curve_offset, std::vector<CurveReport>* report) {
+    const ProbeBatch<double>& batch = probes.batch;
+    const expr::Batch<double> view = batch.View();
+    const auto output = evaluator_.Forward(program, view);
+    RowLoss(output, batch.rows, batch.classes, set_ == SetKind::kClsBinary, row_loss_);
+    const bool cls = set_ != SetKind::kReg;
+    if (cls) {
+        const auto gradient = evaluator_.Backward(program, view, 0);
+        gradient_.assign(gradient.begin(), gradient.end());
+    }
+    Verdict first_failure;
+    for (std::size_t k = 0; k < probes.curves.size(); ++k) {
+        const Curve& curve = probes.curves[k];
+        const std::span<const double> loss(row_loss_.data() + curve.first_row, curve.count);
+        Verdict verdict;
+        if (cls) {
+            const std::size_t offset = static_cast<std::size_t>(curve.first_row) * batch.classes;
+            const std::span<const double> grad(gradient_.data() + offset,
+                                               static_cast<std::size_t>(curve.count) *
+                                                   batch.classes);
+            verdict = CheckScoreCurve(curve, curve_offset + static_cast<int>(k), loss, grad,
+                                      batch.classes);
+            if (report != nullptr) {
+                CurveReport entry{curve, {loss.begin(), loss.end()}, {}};
+                for (int i = 0; i < curve.count; ++i) {
+                    entry.gradients.push_back(
+                        grad[static_cast<std::size_t>(i) * batch.classes + curve.test_class]);
+                }
+                report->push_back(std::move(entry));
+            }
+        } else {
+            verdict = CheckPath(curve, curve_offset + static_cast<int>(k), loss);
+            if (report != nullptr) {
+                report->push_back(CurveReport{curve, {loss.begin(), loss.end()}, {}});
+            }
+        }
+        if (!verdict.passed() && first_failure.passed()) {
+            first_failure = verdict;
+            if (report == nullptr) {
+                return first_failure;
+            }
+        }
+    }
+    return first_failure;
+}
+
+Verdict Screener::Convergence(const expr::Program& program, std::vector<CurveReport>* report) {
+    const Verdict quick = RunCurves(program, probes_.quick, 0, report);
+    if (!quick.passed() && report == nullptr) {
+        return quick;
+    }
+    const Verdict full = RunCurves(program, probes_.full,
+                                   static_cast<int>(probes_.quick.curves.size()), report);
+    return quick.passed() ? full : quick;
+}
+
+Verdict Screener::Equivalence(const expr::Program& program, Fingerprint* fingerprint) {
+    const ProbeBatch<double>& batch = probes_.fingerprint;
+    const expr::Batch<double> view = batch.View();
+    FingerprintBuilder builder(static_cast<std::uint64_t>(set_));
+    const auto output = evaluator_.Forward(program, view);
+    for (double value : output) {
+        if (!std::isfinite(value)) {
+            return Reject(Reason::kNonFinite, -1, 0.0, 0.0, value, 0.0);
+        }
+        builder.Add(value);
+    }
+    // Gradients with respect to the prediction's inputs: the logits, or U, I and E.
+    const int gradient_inputs = set_ == SetKind::kReg ? 3 : 1;
+    for (int input = 0; input < gradient_inputs; ++input) {
+        for (double value : evaluator_.Backward(program, view, input)) {
+            if (!std::isfinite(value)) {
+                return Reject(Reason::kNonFiniteGradient, -1, 0.0, 0.0, value, 0.0, true);
+            }
+            builder.Add(value);
+        }
+    }
+    *fingerprint = builder.Get();
+    return Verdict{};
+}
+
+ScreenResult Screener::Screen(const expr::Formula& formula) {
+    return Screen(formula, expr::Program(formula));
+}
+
+ScreenResult Screener::Screen(const expr::Formula& formula, const expr::Program& program) {
+    ScreenResult result;
+    result.stage = Stage::kValidity;
+    result.verdict = Validity(formula, program);
+    if (!result.verdict.passed()) {
+        return result;
+    }
+    result.stage = Stage::kConvergence;
+    result.verdict = Convergence(program);
+    if (!result.verdict.passed()) {
+        return result;
+    }
+    result.stage = Stage::kEquivalence;
+    result.verdict = Equivalence(program, &result.fingerprint);
+    return result;
+}
+
+}  // namespace autoloss::check
