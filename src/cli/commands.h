@@ -13,6 +13,9 @@ namespace autoloss::cli {
 // InputError for bad input, which main() prints as "error: <context>: <message>".
 void AddFormulaCommands(CLI::App& app);
 
+// `eval-coco`: the COCO bbox metric of a results file against an instances file.
+void AddEvalCocoCommands(CLI::App& app);
+
 // Parses a --set value ("cls-multi", "cls-binary", "reg"); empty means "infer from the formula".
 std::optional<expr::SetKind> ParseSetOption(const std::string& text);
 
