@@ -169,31 +169,41 @@ private:
         for (size_t g = 0; g < G; ++g) {
             npig_[a] += gt_ignore_[g] ? 0 : 1;
         }
+        if (G == 0) {
+            // Nothing to match: a detection is a false positive unless its area is out of range.
+            for (size_t d = 0; d < D; ++d) {
+                const auto& box = dt_[DetectionIndex(first + d)].bbox;
+                const double area = box[2] * box[3];
+                const uint8_t s = area < range.lo || area > range.hi ? kIgnored : kFalsePositive;
+                for (size_t t = 0; t < T; ++t) {
+                    status_[(a * T + t) * n + first + d] = s;
+                }
+            }
+            return;
+        }
         for (size_t t = 0; t < T; ++t) {
             gt_matched_.assign(G, 0);
             uint8_t* status = status_.data() + (a * T + t) * n + first;
             for (size_t d = 0; d < D; ++d) {
                 double best = std::min(p_.iou_thresholds[t], 1 - 1e-10);
                 long m = -1;
-                if (G > 0) {
-                    for (size_t pos = 0; pos < G; ++pos) {
-                        const size_t g = gt_order_[pos];
-                        const bool crowd = gt_.annotations[g_begin[g]].iscrowd;
-                        if (gt_matched_[pos] && !crowd) {
-                            continue;
-                        }
-                        // Matched to a regular GT and only ignored ones are left: stop.
-                        if (m > -1 && !gt_ignore_[m] && gt_ignore_[pos]) {
-                            break;
-                        }
-                        // `<`, not `<=`: on an exact IoU tie the later GT wins, as in pycocotools.
-                        const double iou = ious_[d * G + g];
-                        if (iou < best) {
-                            continue;
-                        }
-                        best = iou;
-                        m = static_cast<long>(pos);
+                for (size_t pos = 0; pos < G; ++pos) {
+                    const size_t g = gt_order_[pos];
+                    const bool crowd = gt_.annotations[g_begin[g]].iscrowd;
+                    if (gt_matched_[pos] && !crowd) {
+                        continue;
                     }
+                    // Matched to a regular GT and only ignored ones are left: stop.
+                    if (m > -1 && !gt_ignore_[m] && gt_ignore_[pos]) {
+                        break;
+                    }
+                    // `<`, not `<=`: on an exact IoU tie the later GT wins, as in pycocotools.
+                    const double iou = ious_[d * G + g];
+                    if (iou < best) {
+                        continue;
+                    }
+                    best = iou;
+                    m = static_cast<long>(pos);
                 }
                 bool ignored = false;
                 bool matched = false;
@@ -219,8 +229,11 @@ private:
 
     size_t DetectionIndex(size_t position) const { return det_index_[position]; }
 
-    // accumulate for category k: one score sort serves every area range and maxDets, because a
-    // stable sort of a subset keeps the subset's order in the stable sort of the whole.
+    // accumulate for category k. One score sort serves every area range and maxDets, because a
+    // stable sort of a subset keeps the subset's order in the stable sort of the whole. Only
+    // true positives are visited when sampling precision: recall rises only at them, precision
+    // peaks only at them, so np.searchsorted over all detections lands on the same values, and
+    // ignored detections (which repeat their neighbour's values) change nothing.
     void Accumulate(size_t k, std::vector<double>& precision, std::vector<double>& recall) {
         const size_t T = p_.iou_thresholds.size();
         const size_t R = p_.recall_thresholds.size();
@@ -229,58 +242,71 @@ private:
         const size_t M = p_.max_dets.size();
         const size_t n = det_score_.size();
         // Concatenated in ascending image id, then np.argsort(-scores, kind='mergesort').
-        std::vector<uint32_t> sorted(n);
-        std::iota(sorted.begin(), sorted.end(), 0u);
-        std::stable_sort(sorted.begin(), sorted.end(), [&](uint32_t a, uint32_t b) {
+        sorted_.resize(n);
+        std::iota(sorted_.begin(), sorted_.end(), 0u);
+        std::stable_sort(sorted_.begin(), sorted_.end(), [&](uint32_t a, uint32_t b) {
             return det_score_[a] > det_score_[b];
         });
-        std::vector<uint32_t> kept;
-        kept.reserve(n);
-        std::vector<double> rc;
-        std::vector<double> pr;
-        for (size_t m = 0; m < M; ++m) {
-            const uint32_t max_det = static_cast<uint32_t>(p_.max_dets[m]);
-            kept.clear();
-            for (uint32_t j : sorted) {
-                if (det_rank_[j] < max_det) {
-                    kept.push_back(j);
-                }
+        // How many maxDets cuts keep each detection (ranks are ascending within an image).
+        sorted_cuts_.resize(n);
+        for (size_t j = 0; j < n; ++j) {
+            const uint32_t rank = det_rank_[sorted_[j]];
+            uint8_t cuts = 0;
+            for (size_t m = 0; m < M; ++m) {
+                cuts += rank < static_cast<uint32_t>(p_.max_dets[m]) ? 1 : 0;
             }
-            const size_t nd = kept.size();
-            rc.resize(nd);
-            pr.resize(nd);
-            for (size_t a = 0; a < A; ++a) {
-                if (npig_[a] == 0) {
-                    continue;
+            sorted_cuts_[j] = cuts;
+        }
+        std::vector<double> tp(M);
+        std::vector<double> fp(M);
+        hit_precision_.resize(M);
+        for (size_t a = 0; a < A; ++a) {
+            if (npig_[a] == 0) {
+                continue;
+            }
+            const double npig = static_cast<double>(npig_[a]);
+            for (size_t t = 0; t < T; ++t) {
+                const uint8_t* status = status_.data() + (a * T + t) * n;
+                std::fill(tp.begin(), tp.end(), 0.0);
+                std::fill(fp.begin(), fp.end(), 0.0);
+                for (auto& hits : hit_precision_) {
+                    hits.clear();
                 }
-                const double npig = static_cast<double>(npig_[a]);
-                for (size_t t = 0; t < T; ++t) {
-                    const uint8_t* status = status_.data() + (a * T + t) * n;
-                    double tp = 0.0;
-                    double fp = 0.0;
-                    for (size_t j = 0; j < nd; ++j) {
-                        const uint8_t s = status[kept[j]];
-                        tp += s == kTruePositive ? 1.0 : 0.0;
-                        fp += s == kFalsePositive ? 1.0 : 0.0;
-                        rc[j] = tp / npig;
-                        pr[j] = tp / (fp + tp + kEps);
+                for (size_t j = 0; j < n; ++j) {
+                    const uint8_t s = status[sorted_[j]];
+                    if (s == kIgnored) {
+                        continue;
                     }
-                    recall[((t * K + k) * A + a) * M + m] = nd > 0 ? rc[nd - 1] : 0.0;
+                    // The cuts keeping a detection are the last `cuts` of the ascending maxDets.
+                    for (size_t m = M - sorted_cuts_[j]; m < M; ++m) {
+                        if (s == kTruePositive) {
+                            tp[m] += 1.0;
+                            hit_precision_[m].push_back(tp[m] / (fp[m] + tp[m] + kEps));
+                        } else {
+                            fp[m] += 1.0;
+                        }
+                    }
+                }
+                for (size_t m = 0; m < M; ++m) {
+                    // rc[-1] when there are detections, else 0: tp / npig in both cases.
+                    recall[((t * K + k) * A + a) * M + m] = tp[m] / npig;
+                    std::vector<double>& pr = hit_precision_[m];
+                    const size_t hits = pr.size();
                     // Precision made monotone from the right.
-                    for (size_t j = nd; j-- > 1;) {
-                        if (pr[j] > pr[j - 1]) {
-                            pr[j - 1] = pr[j];
+                    for (size_t i = hits; i-- > 1;) {
+                        if (pr[i] > pr[i - 1]) {
+                            pr[i - 1] = pr[i];
                         }
                     }
                     // np.searchsorted(rc, recThrs, side='left'); beyond the end stays 0.
-                    size_t j = 0;
+                    size_t i = 0;
                     for (size_t r = 0; r < R; ++r) {
                         const double threshold = p_.recall_thresholds[r];
-                        while (j < nd && rc[j] < threshold) {
-                            ++j;
+                        while (i < hits && static_cast<double>(i + 1) / npig < threshold) {
+                            ++i;
                         }
                         precision[(((t * R + r) * K + k) * A + a) * M + m] =
-                            j < nd ? pr[j] : 0.0;
+                            i < hits ? pr[i] : 0.0;
                     }
                 }
             }
@@ -304,6 +330,10 @@ private:
     std::vector<size_t> gt_order_;
     std::vector<uint8_t> gt_ignore_;
     std::vector<uint8_t> gt_matched_;
+    // Scratch space of accumulate.
+    std::vector<uint32_t> sorted_;
+    std::vector<uint8_t> sorted_cuts_;
+    std::vector<std::vector<double>> hit_precision_;
 };
 
 void CheckParams(const CocoEvalParams& p) {
