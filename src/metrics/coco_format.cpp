@@ -1,19 +1,17 @@
 #include "metrics/coco_format.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
+#include "metrics/json_sax.h"
 #include "util/error.h"
 
 namespace autoloss::metrics {
 
 namespace {
-
-using Json = nlohmann::json;
 
 // The record kinds a COCO file holds; kSkip is any other top-level key (info, licenses, ...).
 enum class Section { kNone, kImages, kAnnotations, kCategories, kResults, kSkip };
@@ -138,7 +136,7 @@ public:
         const bool fits = value <= static_cast<uint64_t>(INT64_MAX);
         return Number(static_cast<double>(value), fits ? static_cast<int64_t>(value) : 0, fits);
     }
-    bool number_float(double value, const std::string&) {
+    bool number_float(double value) {
         const bool integral = std::isfinite(value) && value == std::floor(value) &&
                               std::fabs(value) < 9.007199254740992e15;
         return Number(value, integral ? static_cast<int64_t>(value) : 0, integral);
@@ -164,9 +162,7 @@ public:
         }
         return Scalar("a string");
     }
-    bool binary(Json::binary_t&) { return Scalar("binary data"); }
-
-    bool start_object(size_t) {
+    bool start_object() {
         ++depth_;
         if (skip_depth_ > 0) {
             return true;
@@ -204,7 +200,7 @@ public:
         return true;
     }
 
-    bool start_array(size_t) {
+    bool start_array() {
         ++depth_;
         if (skip_depth_ > 0) {
             return true;
@@ -289,15 +285,9 @@ public:
         return true;
     }
 
-    bool parse_error(size_t position, const std::string&, const nlohmann::detail::exception& e) {
-        std::string what = e.what();
-        // nlohmann's message repeats its own position; keep only the reason after the colon.
-        const size_t colon = what.rfind(": ");
-        if (colon != std::string::npos) {
-            what = what.substr(colon + 2);
-        }
+    [[noreturn]] void syntax_error(size_t position, const char* reason) {
         throw InputError(context_,
-                         "malformed JSON at " + LineColumn(text_, position) + ": " + what);
+                         "malformed JSON at " + LineColumn(text_, position) + ": " + reason);
     }
 
 private:
@@ -374,8 +364,10 @@ private:
         }
         auto need_integer = [&]() {
             if (!is_integer) {
+                char text[32];
+                std::snprintf(text, sizeof(text), "%.17g", value);
                 throw RecordError(std::string("field \"") + key_ + "\" must be an integer, got " +
-                                  Json(value).dump());
+                                  text);
             }
             return integer;
         };
@@ -500,7 +492,7 @@ private:
 };
 
 void Parse(CocoSaxReader& reader, std::string_view text) {
-    Json::sax_parse(text.begin(), text.end(), &reader);
+    JsonSaxParser<CocoSaxReader>(text, reader).Parse();
     reader.Finish();
 }
 
@@ -546,23 +538,26 @@ std::vector<CocoDetection> ReadCocoResults(const std::string& path) {
 
 std::string FormatCocoResults(const std::vector<CocoDetection>& detections) {
     std::string out = "[";
-    char buffer[256];
+    out.reserve(detections.size() * 96 + 4);
+    char buffer[32];
+    auto number = [&](double value) {
+        // The shortest text that reads back to the same double, as Python's json writes it.
+        const auto end = std::to_chars(buffer, buffer + sizeof(buffer), value).ptr;
+        out.append(buffer, end);
+    };
     for (size_t i = 0; i < detections.size(); ++i) {
         const CocoDetection& d = detections[i];
-        // %.17g round-trips every double, so a written file re-reads to identical numbers.
-        std::snprintf(buffer,
-                      sizeof(buffer),
-                      "%s\n{\"image_id\":%lld,\"category_id\":%lld,\"bbox\":[%.17g,%.17g,%.17g,"
-                      "%.17g],\"score\":%.17g}",
-                      i == 0 ? "" : ",",
-                      static_cast<long long>(d.image_id),
-                      static_cast<long long>(d.category_id),
-                      d.bbox[0],
-                      d.bbox[1],
-                      d.bbox[2],
-                      d.bbox[3],
-                      d.score);
-        out += buffer;
+        out += i == 0 ? "\n{\"image_id\":" : ",\n{\"image_id\":";
+        out += std::to_string(d.image_id);
+        out += ",\"category_id\":";
+        out += std::to_string(d.category_id);
+        out += ",\"bbox\":[";
+        for (int c = 0; c < 4; ++c) {
+            number(d.bbox[c]);
+            out += c < 3 ? "," : "],\"score\":";
+        }
+        number(d.score);
+        out += "}";
     }
     out += detections.empty() ? "]\n" : "\n]\n";
     return out;

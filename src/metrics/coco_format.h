@@ -71,7 +71,8 @@ std::vector<CocoDetection> ParseCocoResults(std::string_view text, const std::st
 // Reads and parses a results file; throws InputError when it cannot be read or parsed.
 std::vector<CocoDetection> ReadCocoResults(const std::string& path);
 
-// Writes a results list as JSON (numbers at full double precision, one detection a line).
+// Writes a results list as JSON, one detection a line, each number as the shortest text that
+// reads back to the same double.
 std::string FormatCocoResults(const std::vector<CocoDetection>& detections);
 
 // Writes FormatCocoResults() to a file; throws InputError when it cannot be written.
