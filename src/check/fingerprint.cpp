@@ -1,5 +1,6 @@
 #include "check/fingerprint.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -32,7 +33,12 @@ FingerprintBuilder::FingerprintBuilder(std::uint64_t set_code) : hash_(146959810
     Mix(set_code);
 }
 
-void FingerprintBuilder::Add(double value) { Mix(RoundForFingerprint(value)); }
+void FingerprintBuilder::AddGroup(std::span<const double> values) {
+    Mix(values.size());
+    for (double value : values) {
+        Mix(RoundForFingerprint(value));
+    }
+}
 
 void FingerprintBuilder::Mix(std::uint64_t word) {
     for (int byte = 0; byte < 8; ++byte) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 namespace autoloss::check {
@@ -10,13 +11,19 @@ namespace autoloss::check {
 // (Add(X,Y) and Add(Y,X), Neg(Neg(a)) and a), while different functions almost never collide.
 using Fingerprint = std::uint64_t;
 
-// Relative precision the fingerprint keeps: values are rounded to this many significant bits.
-// Rewrites of one function differ by a few ulps (about 1e-16 relative in double), so a value
-// lands on the other side of a rounding boundary with probability about 2^-28 per value.
-inline constexpr int kFingerprintBits = 24;
+// Numbers enter a fingerprint in groups (the values on one probe batch, the gradient with
+// respect to one input there), each member rounded to kFingerprintBits significant bits, so
+// ulp-level noise from reordered arithmetic (1e-16 relative: Add(Add(a,b),c) against
+// Add(a,Add(b,c))) crosses a rounding boundary with probability near 1e-10, while two different
+// functions almost always differ by more than 1e-6 on some probe. Rounding is relative to each
+// number, never to its group: one huge value (a Div by an intersection of 0 gives 1e20) must not
+// hide the others. The price: a rewrite that cancels large terms (a gradient summed as
+// (g1 + g) - g keeps an error of ulp(g)) can split a class when g1 is tiny; that costs one
+// extra evaluation, never a lost candidate.
+inline constexpr int kFingerprintBits = 20;
 
-// Magnitudes below this count as zero, so cancellation residue (1e-17 where another rewrite
-// gives exactly 0) does not split a class.
+// Magnitudes below this count as zero (cancellation residue such as 1e-17 where another
+// rewrite gives exactly 0).
 inline constexpr double kFingerprintZero = 1e-9;
 
 // Accumulates rounded numbers into a fingerprint; FNV-1a over the rounded words, stable across
@@ -26,9 +33,8 @@ public:
     // Starts a fingerprint of a formula of primitive set `set_code`.
     explicit FingerprintBuilder(std::uint64_t set_code);
 
-    // Adds one value, rounded to kFingerprintBits significant bits (NaN and ±inf get codes of
-    // their own).
-    void Add(double value);
+    // Adds one group of finite numbers, rounded as described above.
+    void AddGroup(std::span<const double> values);
 
     Fingerprint Get() const { return hash_; }
 
@@ -38,7 +44,8 @@ private:
     std::uint64_t hash_;
 };
 
-// The rounded word Add() mixes for `value`; exposed for tests.
+// `value` rounded to kFingerprintBits significant bits (NaN, ±inf and magnitudes below
+// kFingerprintZero get codes of their own), as a word to hash.
 std::uint64_t RoundForFingerprint(double value);
 
 // A fingerprint as 16 lowercase hex digits.

@@ -291,31 +291,51 @@ private:
 };
 
 void BuildFingerprint(SetKind set, SetProbes& probes) {
-    ProbeBatch<double> batch = EmptyBatch(set);
     FixedRandom random;
     // Enough rows that two different formulas agreeing on all of them by chance is negligible,
     // few enough to stay cheap: a formula is compared through values and gradients together.
-    constexpr int kRows = 8;
-    for (int r = 0; r < kRows; ++r) {
-        if (set == SetKind::kClsMulti) {
-            const int target = r % kMultiClasses;
-            AddMultiRow(batch,
-                        {random.Uniform(-4, 4), random.Uniform(-4, 4), random.Uniform(-4, 4)},
-                        target, random.Uniform(0.05, 1.0));
-        } else if (set == SetKind::kClsBinary) {
-            AddBinaryRow(batch, {random.Uniform(-4, 4), random.Uniform(-4, 4)},
-                         {r % 2 == 0, r % 4 == 1}, random.Uniform(0.05, 1.0));
-        } else {
-            const Box target = Square(random.Uniform(4, 200));
-            const double side = target.x2 - target.x1;
+    constexpr int kRows = 12;
+    if (set == SetKind::kReg) {
+        // Box sides log-uniform over [0.5, 500] pixels, so saturating functions of an area
+        // (Sig(U), Exp(E)) are probed where they still vary.
+        ProbeBatch<double> batch = EmptyBatch(set);
+        for (int r = 0; r < 2 * kRows; ++r) {
+            const double side = 0.5 * std::pow(1000.0, random.Uniform(0, 1));
+            const Box target = Square(side);
             const Box predicted =
                 Scaled(Shifted(target, random.Uniform(-1.5, 1.5) * side,
                                random.Uniform(-1.5, 1.5) * side),
                        random.Uniform(0.5, 2.0), random.Uniform(0.5, 2.0));
             AddRegRow(batch, predicted, target);
         }
+        probes.fingerprint.push_back(std::move(batch));
+        return;
     }
-    probes.fingerprint = std::move(batch);
+    for (int classes : {3, 5}) {
+        ProbeBatch<double> batch;
+        batch.classes = classes;
+        for (int r = 0; r < kRows; ++r) {
+            // Multi-class: one-hot target (background last), w = IoU on foreground rows and 1 on
+            // background rows. Binary: each element positive with probability 1/3, q = IoU.
+            const int target = r % classes;
+            const double iou = random.Uniform(0.05, 1.0);
+            for (int c = 0; c < classes; ++c) {
+                // Logits over [-8, 8], so that kinks (Relu of a shifted logit) are crossed.
+                batch.inputs[0].push_back(random.Uniform(-8, 8));
+                if (set == SetKind::kClsMulti) {
+                    batch.inputs[kMultiY].push_back(c == target ? 1.0 : 0.0);
+                    batch.inputs[kMultiZ].push_back(target == classes - 1 ? 1.0 : iou);
+                } else {
+                    const bool positive = random.Uniform(0, 3) < 1;
+                    batch.inputs[kBinaryQ].push_back(positive ? iou : 0.0);
+                    batch.inputs[kBinaryPy].push_back(positive ? 1.0 : 0.0);
+                    batch.inputs[kBinaryNy].push_back(positive ? 0.0 : 1.0);
+                }
+            }
+            ++batch.rows;
+        }
+        probes.fingerprint.push_back(std::move(batch));
+    }
 }
 
 SetProbes Build(SetKind set) {

@@ -72,8 +72,10 @@ struct SetProbes {
     ConvergenceProbes quick;
     // The remaining curves, run only for candidates that pass `quick`.
     ConvergenceProbes full;
-    // Fixed pseudo-random probes inside the input domain for the equivalence fingerprint.
-    ProbeBatch<double> fingerprint;
+    // Fixed pseudo-random probes inside the input domain for the equivalence fingerprint. The
+    // classification sets get two batches with different class counts, so that formulas that
+    // agree only at one class count (Dot(1,1) is 3 with three classes, 81 on COCO) stay apart.
+    std::vector<ProbeBatch<double>> fingerprint;
 };
 
 // The score grid of the classification curves: s from -20 to +20, denser near 0.

@@ -1,6 +1,7 @@
 #include "check/screener.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -76,28 +77,40 @@ Verdict CheckScoreCurve(const Curve& curve, int index, std::span<const double> l
         }
         g[k] = grad[static_cast<std::size_t>(k) * classes + t];
     }
-    const double value_tol = kValueTolerance * (1 + MaxAbs(loss));
+    // Tolerances are local: rounding noise is relative to the numbers at hand, and a loss that
+    // is huge somewhere on the curve must not hide a real rise elsewhere.
+    auto value_tol = [&](int k) {
+        return kValueTolerance * (1 + std::max(std::abs(loss[k]), std::abs(loss[k + 1])));
+    };
+    auto grad_tol = [&](int k) {
+        double row_scale = 0;
+        for (int c = 0; c < classes; ++c) {
+            row_scale = std::max(row_scale,
+                                 std::abs(grad[static_cast<std::size_t>(k) * classes + c]));
+        }
+        return kGradientTolerance * (1 + row_scale);
+    };
     const double peak = MaxAbs(g);
-    const double grad_tol = kGradientTolerance * (1 + peak);
     const bool positive = curve.kind == CurveKind::kPositive;
 
     for (int k = 0; k + 1 < n; ++k) {
         if (positive && curve.params[k + 1] <= curve.monotone_until &&
-            loss[k + 1] > loss[k] + value_tol) {
+            loss[k + 1] > loss[k] + value_tol(k)) {
             return Reject(Reason::kRisesWithPositiveScore, index, curve.params[k + 1],
                           curve.weight, loss[k], loss[k + 1]);
         }
-        if (!positive && loss[k + 1] < loss[k] - value_tol) {
+        if (!positive && loss[k + 1] < loss[k] - value_tol(k)) {
             return Reject(Reason::kFallsWithNegativeScore, index, curve.params[k + 1],
                           curve.weight, loss[k], loss[k + 1]);
         }
     }
     for (int k = 0; k < n; ++k) {
-        if (positive && curve.params[k] <= curve.monotone_until && g[k] > grad_tol) {
+        const double tol = grad_tol(k);
+        if (positive && curve.params[k] <= curve.monotone_until && g[k] > tol) {
             return Reject(Reason::kRisesWithPositiveScore, index, curve.params[k], curve.weight,
                           g[k], 0.0, true);
         }
-        if (!positive && g[k] < -grad_tol) {
+        if (!positive && g[k] < -tol) {
             return Reject(Reason::kFallsWithNegativeScore, index, curve.params[k], curve.weight,
                           g[k], 0.0, true);
         }
@@ -105,7 +118,7 @@ Verdict CheckScoreCurve(const Curve& curve, int index, std::span<const double> l
         // score rises.
         for (int c = 0; c < classes; ++c) {
             const double h = grad[static_cast<std::size_t>(k) * classes + c];
-            if (c != t && h < -grad_tol) {
+            if (c != t && h < -tol) {
                 return Reject(Reason::kFallsWithNegativeScore, index, curve.params[k],
                               curve.weight, h, 0.0, true);
             }
@@ -114,15 +127,30 @@ Verdict CheckScoreCurve(const Curve& curve, int index, std::span<const double> l
     if (!curve.strict) {
         return Verdict{};
     }
-    if (loss[0] - loss[n - 1] <= value_tol) {
+    if (loss[0] - loss[n - 1] <= kValueTolerance * (1 + MaxAbs(loss))) {
         return Reject(Reason::kFlatInPositiveScore, index, curve.params[n - 1], curve.weight,
                       loss[0], loss[n - 1]);
     }
     const double tail = std::abs(g[n - 1]);
     const double bound = std::max(kTailRatio * peak, kTailFloor);
-    if (tail > bound || tail > std::abs(g[n - 2]) + grad_tol) {
+    const double rising = std::abs(g[n - 2]) + grad_tol(n - 1);
+    if (tail > bound || tail > rising) {
         return Reject(Reason::kGradientDoesNotVanish, index, curve.params[n - 1], curve.weight,
-                      tail, std::min(bound, std::abs(g[n - 2]) + grad_tol), true);
+                      tail, std::min(bound, rising), true);
+    }
+    // The same on secant slopes of the values, which catastrophic cancellation inside the
+    // gradient (1e40 - 1e40 through Sub(X,X)) cannot fake.
+    double peak_slope = 0;
+    for (int k = 0; k + 1 < n; ++k) {
+        peak_slope = std::max(peak_slope, std::abs(loss[k + 1] - loss[k]) /
+                                              (curve.params[k + 1] - curve.params[k]));
+    }
+    const double tail_slope =
+        std::abs(loss[n - 1] - loss[n - 2]) / (curve.params[n - 1] - curve.params[n - 2]);
+    const double slope_bound = std::max(kTailRatio * peak_slope, kTailFloor);
+    if (tail_slope > slope_bound) {
+        return Reject(Reason::kGradientDoesNotVanish, index, curve.params[n - 1], curve.weight,
+                      tail_slope, slope_bound, true);
     }
     return Verdict{};
 }
@@ -143,10 +171,12 @@ Reason FallReason(CurveKind kind) {
 // Checks one regression path (or the scatter of mixed predictions); row 0 is perfect overlap.
 Verdict CheckPath(const Curve& curve, int index, std::span<const double> loss) {
     const int n = curve.count;
-    const double tol = kValueTolerance * (1 + MaxAbs(loss));
+    auto tol = [&](int a, int b) {
+        return kValueTolerance * (1 + std::max(std::abs(loss[a]), std::abs(loss[b])));
+    };
     if (curve.kind == CurveKind::kScatter) {
         for (int k = 1; k < n; ++k) {
-            if (loss[k] < loss[0] - tol) {
+            if (loss[k] < loss[0] - tol(0, k)) {
                 return Reject(Reason::kNotMinimalAtOverlap, index, curve.params[k], curve.weight,
                               loss[0], loss[k]);
             }
@@ -154,12 +184,12 @@ Verdict CheckPath(const Curve& curve, int index, std::span<const double> loss) {
         return Verdict{};
     }
     for (int k = 0; k + 1 < n; ++k) {
-        if (loss[k + 1] < loss[k] - tol) {
+        if (loss[k + 1] < loss[k] - tol(k, k + 1)) {
             return Reject(FallReason(curve.kind), index, curve.params[k + 1], curve.weight,
                           loss[k], loss[k + 1]);
         }
     }
-    if (loss[n - 1] - loss[0] <= tol) {
+    if (loss[n - 1] - loss[0] <= kValueTolerance * (1 + MaxAbs(loss))) {
         return Reject(Reason::kFlatWithDistance, index, curve.params[n - 1], curve.weight,
                       loss[0], loss[n - 1]);
     }
@@ -258,24 +288,37 @@ Verdict Screener::Convergence(const expr::Program& program, std::vector<CurveRep
 }
 
 Verdict Screener::Equivalence(const expr::Program& program, Fingerprint* fingerprint) {
-    const ProbeBatch<double>& batch = probes_.fingerprint;
-    const expr::Batch<double> view = batch.View();
     FingerprintBuilder builder(static_cast<std::uint64_t>(set_));
-    const auto output = evaluator_.Forward(program, view);
-    for (double value : output) {
-        if (!std::isfinite(value)) {
-            return Reject(Reason::kNonFinite, -1, 0.0, 0.0, value, 0.0);
-        }
-        builder.Add(value);
-    }
     // Gradients with respect to the prediction's inputs: the logits, or U, I and E.
     const int gradient_inputs = set_ == SetKind::kReg ? 3 : 1;
-    for (int input = 0; input < gradient_inputs; ++input) {
-        for (double value : evaluator_.Backward(program, view, input)) {
+    // The fingerprint's own pseudo-random probes, then the convergence curves, whose corners
+    // (s = ±20, q = 1, boxes far apart) separate functions that differ only there.
+    std::array<const ProbeBatch<double>*, 4> batches = {nullptr, nullptr, &probes_.quick.batch,
+                                                        &probes_.full.batch};
+    for (std::size_t k = 0; k < probes_.fingerprint.size() && k < 2; ++k) {
+        batches[k] = &probes_.fingerprint[k];
+    }
+    for (const ProbeBatch<double>* probe : batches) {
+        if (probe == nullptr) {
+            continue;
+        }
+        const ProbeBatch<double>& batch = *probe;
+        const expr::Batch<double> view = batch.View();
+        const auto values = evaluator_.Forward(program, view);
+        for (double value : values) {
             if (!std::isfinite(value)) {
-                return Reject(Reason::kNonFiniteGradient, -1, 0.0, 0.0, value, 0.0, true);
+                return Reject(Reason::kNonFinite, -1, 0.0, 0.0, value, 0.0);
             }
-            builder.Add(value);
+        }
+        builder.AddGroup(values);
+        for (int input = 0; input < gradient_inputs; ++input) {
+            const auto gradient = evaluator_.Backward(program, view, input);
+            for (double value : gradient) {
+                if (!std::isfinite(value)) {
+                    return Reject(Reason::kNonFiniteGradient, -1, 0.0, 0.0, value, 0.0, true);
+                }
+            }
+            builder.AddGroup(gradient);
         }
     }
     *fingerprint = builder.Get();

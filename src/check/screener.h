@@ -12,15 +12,17 @@ namespace autoloss::check {
 
 // Tolerances of the property checks, relative to the scale of the numbers compared.
 //
-// A step along a curve counts as a rise (fall) only beyond kValueTolerance·(1 + max |L|) over
-// that curve, so rounding noise on a plateau (focal loss at s ≥ 12 is 0 up to 1e-16) is not a
-// violation while any real rise is.
+// A step along a curve counts as a rise (fall) only beyond kValueTolerance·(1 + |L|) of the two
+// values compared, so rounding noise on a plateau (focal loss at s ≥ 12 is 0 up to 1e-16) is
+// not a violation while any real rise is. "Flat" compares the ends with max |L| over the curve.
 inline constexpr double kValueTolerance = 1e-9;
-// Likewise for gradient signs, relative to (1 + max |dL/ds|) over the curve.
+// Likewise for gradient signs, relative to (1 + the largest |dL/dx| over the row's classes).
 inline constexpr double kGradientTolerance = 1e-9;
 // Convergence: at the end of the grid (s = 20) |dL/ds| must have dropped to kTailRatio of its
-// peak over the curve (or below kTailFloor) and must not be rising. Cross-entropy reaches 1e-9
-// of its peak there, the slowest published S-curve (Salf) 1e-3; a loss linear in s keeps 1.
+// peak over the curve (or below kTailFloor) and must not be rising; the secant slope of the
+// values between the last two grid points (12 and 20) must likewise have dropped to kTailRatio
+// of the steepest secant. Cross-entropy reaches 1e-9 of its peak there, the slowest published
+// S-curve (Salf) 2e-3; a loss linear in s keeps 1.
 inline constexpr double kTailRatio = 1e-2;
 inline constexpr double kTailFloor = 1e-6;
 // Validity: two losses of one group differing by less than kSameValue·(1 + |L|) in float are
