@@ -1,0 +1,67 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "pipeline/job_config.h"
+#include "search/costly.h"
+#include "train/dataset.h"
+#include "train/trainer.h"
+
+namespace autoloss::pipeline {
+
+// The data one search trains on, loaded once and shared by every run: the proxy task's train
+// and val splits, D_verify, and the held-out test split of the final check.
+struct SearchData {
+    train::DetectionSet train;
+    train::DetectionSet val;
+    train::DetectionSet verify;  // one image per category of `train`
+    train::DetectionSet test;
+
+    // The decoded, resized images for runs at `config`'s image size, shared by every run.
+    train::ImageCache& Cache(const train::TrainConfig& config);
+
+private:
+    std::map<std::pair<int, int>, std::unique_ptr<train::ImageCache>> caches_;
+};
+
+// Loads the splits `config` names; throws InputError for a missing or malformed data set.
+SearchData LoadSearchData(const JobConfig& config);
+
+// A training run's config with `formula` (prefix text) as the searched branch's loss and the
+// default on the other branch.
+train::TrainConfig WithLoss(train::TrainConfig config, Branch branch, const std::string& formula);
+
+// The costly stages of Algorithm 1 as real detector training (SPEC.md §3 2c, 2d): simulation
+// trains on D_verify and scores AP on D_verify; the proxy task trains on the train split and
+// scores AP on the val split. A diverging or failing run is a failure code, never an exception;
+// each run starts from the same seed, so a formula always gets the same score.
+class DetectorStages : public search::CostlyStages {
+public:
+    // `log` receives key=value lines (optional). `data` must outlive the stages.
+    DetectorStages(const JobConfig& config,
+                   SearchData& data,
+                   std::function<void(const std::string&)> log = {});
+
+    search::CostlyResult Simulate(const expr::Formula& formula) override;
+    search::CostlyResult Proxy(const expr::Formula& formula) override;
+
+    // Seconds spent in each stage so far ("simulate", "proxy").
+    const std::map<std::string, double>& seconds() const { return seconds_; }
+
+private:
+    search::CostlyResult Run(const std::string& stage,
+                             const train::TrainConfig& base,
+                             const expr::Formula& formula,
+                             const train::DetectionSet& train_set,
+                             const train::DetectionSet& eval_set);
+
+    const JobConfig& config_;
+    SearchData& data_;
+    std::function<void(const std::string&)> log_;
+    std::map<std::string, double> seconds_;
+};
+
+}  // namespace autoloss::pipeline
