@@ -45,7 +45,12 @@ public:
                 const std::string& where);
 
     // Counts a repair the reader made itself (unknown ids, duplicates).
-    void Report(LoadReport::Kind kind, const std::string& detail) { dataset_.report.Add(kind, detail); }
+    void Report(LoadReport::Kind kind, const std::string& detail) {
+        dataset_.report.Add(kind, detail);
+    }
+
+    // The data set built so far (e.g. the size AddImage read from the current image's file).
+    const Dataset& Peek() const { return dataset_; }
 
     Dataset Finish() { return std::move(dataset_); }
 
