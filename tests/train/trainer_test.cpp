@@ -1,0 +1,127 @@
+#include "train/trainer.h"
+
+#include <filesystem>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+#include "util/error.h"
+
+namespace autoloss::train {
+namespace {
+
+const std::string kBccd = std::string(AUTOLOSS_SHARED_DIR) + "/data/bccd_voc/BCCD";
+
+// A narrow FCOS on small images: enough to learn a few BCCD images in about a minute on 2 cores.
+TrainConfig TinyConfig() {
+    TrainConfig config;
+    config.data_root = kBccd;
+    config.backbone_width = 0.25;
+    config.fpn_channels = 32;
+    config.tower_convs = 2;
+    config.min_size = 192;
+    config.batch_size = 2;
+    config.iterations = 4;
+    config.warmup_iterations = 0;
+    config.lr = 0.01;
+    config.precision = "fp32";
+    config.channels_last = false;
+    config.threads = 2;
+    config.log_every = 1;
+    config.hflip = false;
+    return config;
+}
+
+class TrainerTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ConfigureThreads(2);
+        const DetectionSet all = ReadVocSplit(kBccd, "train");
+        images_ = all.Subset({"BloodImage_00001", "BloodImage_00003", "BloodImage_00004",
+                              "BloodImage_00005"});
+    }
+
+    std::string TempDir(const std::string& name) {
+        const auto dir = std::filesystem::temp_directory_path() / ("autoloss_" + name);
+        std::filesystem::remove_all(dir);
+        return dir.string();
+    }
+
+    DetectionSet images_;
+    ImageCache cache_{192, 1333};
+};
+
+TEST_F(TrainerTest, NanFormulaEndsAsDivergedNotACrash) {
+    TrainConfig config = TinyConfig();
+    // log of a negative number is NaN on every pair.
+    config.cls_loss = "Log(Neg(Sig(X)))";
+    const TrainResult result = Train(config, images_, images_, cache_);
+    EXPECT_EQ(result.status, "diverged");
+    EXPECT_EQ(result.diverged_at, 1);
+    EXPECT_EQ(result.divergence_reason, "non-finite loss");
+    EXPECT_EQ(result.iterations_done, 0);
+}
+
+TEST_F(TrainerTest, ExplodingLossEndsAsDiverged) {
+    TrainConfig config = TinyConfig();
+    config.iterations = 15;
+    config.lr = 1e4;  // guarantees the loss leaves any sane range within a few steps
+    const TrainResult result = Train(config, images_, images_, cache_);
+    EXPECT_EQ(result.status, "diverged");
+    EXPECT_GT(result.diverged_at, 0);
+    EXPECT_LE(result.diverged_at, 15);
+}
+
+TEST_F(TrainerTest, BadFormulaIsAnInputError) {
+    TrainConfig config = TinyConfig();
+    config.reg_loss = "Add(I,";
+    EXPECT_THROW(Train(config, images_, images_, cache_), InputError);
+}
+
+TEST_F(TrainerTest, KilledRunResumesFromItsCheckpoint) {
+    TrainConfig config = TinyConfig();
+    config.iterations = 4;
+    config.checkpoint_every = 2;
+    config.out_dir = TempDir("resume_a");
+    // The uninterrupted reference.
+    TrainConfig reference_config = config;
+    reference_config.out_dir = TempDir("resume_b");
+    const TrainResult reference = Train(reference_config, images_, images_, cache_);
+    ASSERT_EQ(reference.status, "finished");
+
+    // A "kill" during iteration 3, after the checkpoint of iteration 2.
+    TrainHooks killer;
+    killer.log = [](const std::string& line) {
+        if (line.rfind("iteration=3 ", 0) == 0) {
+            throw std::runtime_error("killed");
+        }
+    };
+    EXPECT_THROW(Train(config, images_, images_, cache_, killer), std::runtime_error);
+    ASSERT_TRUE(std::filesystem::exists(config.out_dir + "/checkpoint.pt"));
+    const TrainResult resumed = Train(config, images_, images_, cache_);
+    EXPECT_EQ(resumed.resumed_from, 2);
+    EXPECT_EQ(resumed.status, "finished");
+    EXPECT_EQ(resumed.iterations_done, 4);
+    ASSERT_EQ(resumed.losses.size(), reference.losses.size());
+    EXPECT_NEAR(resumed.losses.back().values.at("total"),
+                reference.losses.back().values.at("total"),
+                1e-3 * reference.losses.back().values.at("total"));
+    EXPECT_TRUE(std::filesystem::exists(config.out_dir + "/result.json"));
+    EXPECT_TRUE(std::filesystem::exists(config.out_dir + "/model.pt"));
+    EXPECT_FALSE(std::filesystem::exists(config.out_dir + "/checkpoint.pt"));
+}
+
+// The bounded overfit test: four BCCD images learnt to a high AP50 on themselves.
+TEST_F(TrainerTest, OverfitsAFewBccdImages) {
+    TrainConfig config = TinyConfig();
+    config.iterations = 150;
+    config.warmup_iterations = 20;
+    config.log_every = 50;
+    config.eval_batch_size = 4;
+    const TrainResult result = Train(config, images_, images_, cache_);
+    ASSERT_EQ(result.status, "finished");
+    EXPECT_GT(result.final_ap50, 0.8) << "AP " << result.final_ap;
+}
+
+}  // namespace
+}  // namespace autoloss::train
