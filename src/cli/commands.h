@@ -16,6 +16,9 @@ void AddFormulaCommands(CLI::App& app);
 // `eval-coco`: the COCO bbox metric of a results file against an instances file.
 void AddEvalCocoCommands(CLI::App& app);
 
+// `train`, `detect` and `bench train`: detectors trained with loss formulas (train_command.cpp).
+void AddTrainCommands(CLI::App& app);
+
 // Parses a --set value ("cls-multi", "cls-binary", "reg"); empty means "infer from the formula".
 std::optional<expr::SetKind> ParseSetOption(const std::string& text);
 

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "autoloss 0.1.0");
     autoloss::cli::AddFormulaCommands(app);
     autoloss::cli::AddEvalCocoCommands(app);
+    autoloss::cli::AddTrainCommands(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
