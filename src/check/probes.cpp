@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <span>
 
 #include "check/boxes.h"
 #include "util/check.h"
@@ -137,16 +138,17 @@ void BuildValidity(SetKind set, SetProbes& probes) {
 // positive score is the background logit; in the binary set a kNegative curve varies the logit
 // of a negative element.
 void AddScoreCurve(SetKind set, ProbeBatch<double>& batch, std::vector<Curve>& curves,
-                   CurveKind kind, double weight, bool strict, bool background = false) {
+                   CurveKind kind, double weight, bool strict, bool background = false,
+                   std::span<const double> grid = kScoreGrid) {
     Curve curve;
     curve.kind = kind;
     curve.first_row = batch.rows;
-    curve.count = static_cast<int>(kScoreGrid.size());
+    curve.count = static_cast<int>(grid.size());
     curve.weight = background ? 1.0 : weight;
     curve.strict = strict;
     curve.test_class = background ? kBackground : 0;
-    curve.params.assign(kScoreGrid.begin(), kScoreGrid.end());
-    for (double s : kScoreGrid) {
+    curve.params.assign(grid.begin(), grid.end());
+    for (double s : grid) {
         if (set == SetKind::kClsMulti) {
             std::array<double, 3> x = {0, 0, 0};
             x[curve.test_class] = s;
@@ -159,34 +161,38 @@ void AddScoreCurve(SetKind set, ProbeBatch<double>& batch, std::vector<Curve>& c
 }
 
 void BuildClsConvergence(SetKind set, SetProbes& probes) {
-    probes.quick.batch = EmptyBatch(set);
-    probes.full.batch = EmptyBatch(set);
-    AddScoreCurve(set, probes.quick.batch, probes.quick.curves, CurveKind::kPositive, kIouGrid[0],
-                  true);
+    // Tier 0: the strict curve (w or q = 1) on the coarse grid. Tier 1: the same on the full
+    // grid, the other IoU values and the negatives.
+    probes.convergence.resize(2);
+    for (ConvergenceProbes& tier : probes.convergence) {
+        tier.batch = EmptyBatch(set);
+    }
+    ConvergenceProbes& quick = probes.convergence[0];
+    ConvergenceProbes& rest = probes.convergence[1];
+    AddScoreCurve(set, quick.batch, quick.curves, CurveKind::kPositive, kIouGrid[0], true, false,
+                  kQuickScoreGrid);
+    AddScoreCurve(set, rest.batch, rest.curves, CurveKind::kPositive, kIouGrid[0], true);
     for (std::size_t k = 1; k < kIouGrid.size(); ++k) {
         const double w = kIouGrid[k];
         if (set == SetKind::kClsMulti) {
             // w weighs a positive row: every property holds for every w (CEI, CSE-Autoloss-A).
-            AddScoreCurve(set, probes.full.batch, probes.full.curves, CurveKind::kPositive, w,
-                          true);
+            AddScoreCurve(set, rest.batch, rest.curves, CurveKind::kPositive, w, true);
         } else {
             // q is the soft target of an IoU-aware binary loss (FLI's q = IoU·y); such a loss,
             // like CSE-Autoloss-B, is smallest near σ(s) = q and may rise beyond it, so the
             // properties in their strict form apply to q = 1 only, and for q < 1 the loss must
             // fall while the score is still below its target. Our choice; the paper reduces to
             // the binary setting without soft targets.
-            AddScoreCurve(set, probes.full.batch, probes.full.curves, CurveKind::kPositive, w,
-                          false);
-            probes.full.curves.back().monotone_until = std::log(w / (1 - w));
+            AddScoreCurve(set, rest.batch, rest.curves, CurveKind::kPositive, w, false);
+            rest.curves.back().monotone_until = std::log(w / (1 - w));
         }
     }
     if (set == SetKind::kClsMulti) {
         // A background row (negative sample): the background logit is its positive score.
-        AddScoreCurve(set, probes.full.batch, probes.full.curves, CurveKind::kPositive, 1.0,
-                      true, /*background=*/true);
+        AddScoreCurve(set, rest.batch, rest.curves, CurveKind::kPositive, 1.0, true,
+                      /*background=*/true);
     } else {
-        AddScoreCurve(set, probes.full.batch, probes.full.curves, CurveKind::kNegative, 0.0,
-                      false);
+        AddScoreCurve(set, rest.batch, rest.curves, CurveKind::kNegative, 0.0, false);
     }
 }
 
@@ -232,45 +238,59 @@ constexpr std::initializer_list<double> kShifts = {0,   0.05, 0.1, 0.2, 0.35, 0.
                                                    0.75, 1.0, 1.5, 2.0, 3.0};
 constexpr std::initializer_list<double> kFactors = {1, 1.1, 1.25, 1.5, 2, 3, 4};
 
-void BuildRegConvergence(SetProbes& probes) {
-    probes.quick.batch = EmptyBatch(SetKind::kReg);
-    probes.full.batch = EmptyBatch(SetKind::kReg);
-    AddPath(probes.quick.batch, probes.quick.curves, CurveKind::kTranslation, kBoxSides[1], kShifts);
-    for (double side : kBoxSides) {
-        ProbeBatch<double>& batch = probes.full.batch;
-        std::vector<Curve>& curves = probes.full.curves;
-        if (side != kBoxSides[1]) {
-            AddPath(batch, curves, CurveKind::kTranslation, side, kShifts);
-        }
-        AddPath(batch, curves, CurveKind::kDiagonal, side, kShifts);
-        AddPath(batch, curves, CurveKind::kGrow, side, kFactors);
-        AddPath(batch, curves, CurveKind::kShrink, side, kFactors);
-        AddPath(batch, curves, CurveKind::kAspect, side, kFactors);
-        AddPath(batch, curves, CurveKind::kAspect, side, {1, 1 / 1.25, 1 / 1.5, 1 / 2.0, 1 / 4.0});
-        curves.back().params = {1, 1.25, 1.5, 2, 4};  // report the distance, not the raw factor
-        // Perfect overlap first, then predictions that are off in several ways at once.
-        Curve scatter;
-        scatter.kind = CurveKind::kScatter;
-        scatter.first_row = batch.rows;
-        scatter.weight = side;
-        const Box target = Square(side);
-        AddRegRow(batch, target, target);
-        scatter.params.push_back(0);
-        int index = 1;
-        for (double shift : {0.1, -0.3, 0.6}) {
-            for (double scale : {0.7, 1.3}) {
-                for (double aspect : {0.8, 1.5}) {
-                    AddRegRow(batch,
-                              Scaled(Shifted(target, shift * side, -shift * side / 2),
-                                     scale * aspect, scale / aspect),
-                              target);
-                    scatter.params.push_back(index++);
-                }
+// Perfect overlap first, then predictions off in several ways at once, none of which may score
+// better.
+void AddScatter(ProbeBatch<double>& batch, std::vector<Curve>& curves, double side) {
+    Curve scatter;
+    scatter.kind = CurveKind::kScatter;
+    scatter.first_row = batch.rows;
+    scatter.weight = side;
+    const Box target = Square(side);
+    AddRegRow(batch, target, target);
+    scatter.params.push_back(0);
+    int index = 1;
+    for (double shift : {0.1, -0.3, 0.6}) {
+        for (double scale : {0.7, 1.3}) {
+            for (double aspect : {0.8, 1.5}) {
+                AddRegRow(batch,
+                          Scaled(Shifted(target, shift * side, -shift * side / 2),
+                                 scale * aspect, scale / aspect),
+                          target);
+                scatter.params.push_back(index++);
             }
         }
-        scatter.count = static_cast<int>(scatter.params.size());
-        curves.push_back(std::move(scatter));
     }
+    scatter.count = static_cast<int>(scatter.params.size());
+    curves.push_back(std::move(scatter));
+}
+
+void BuildRegConvergence(SetProbes& probes) {
+    // Tier 0: translation, growth and shrinking of the medium box (most random formulas fall or
+    // stay flat along one of them). Tier 1: its diagonal, aspect and mixed predictions. Tier 2:
+    // everything again for the small and the large box.
+    probes.convergence.resize(3);
+    for (ConvergenceProbes& tier : probes.convergence) {
+        tier.batch = EmptyBatch(SetKind::kReg);
+    }
+    auto add_paths = [](ConvergenceProbes& tier, double side, bool first, bool second) {
+        if (first) {
+            AddPath(tier.batch, tier.curves, CurveKind::kTranslation, side, kShifts);
+            AddPath(tier.batch, tier.curves, CurveKind::kGrow, side, kFactors);
+            AddPath(tier.batch, tier.curves, CurveKind::kShrink, side, kFactors);
+        }
+        if (second) {
+            AddPath(tier.batch, tier.curves, CurveKind::kDiagonal, side, kShifts);
+            AddPath(tier.batch, tier.curves, CurveKind::kAspect, side, kFactors);
+            AddPath(tier.batch, tier.curves, CurveKind::kAspect, side,
+                    {1, 1 / 1.25, 1 / 1.5, 1 / 2.0, 1 / 4.0});
+            tier.curves.back().params = {1, 1.25, 1.5, 2, 4};  // the distance, not the factor
+            AddScatter(tier.batch, tier.curves, side);
+        }
+    };
+    add_paths(probes.convergence[0], kBoxSides[1], true, false);
+    add_paths(probes.convergence[1], kBoxSides[1], false, true);
+    add_paths(probes.convergence[2], kBoxSides[0], true, true);
+    add_paths(probes.convergence[2], kBoxSides[2], true, true);
 }
 
 // A fixed 64-bit generator for the fingerprint probes (SplitMix64), so they never depend on a

@@ -68,10 +68,9 @@ struct SetProbes {
     // validity_group[row]: rows of one group share every target and differ only in the
     // prediction; a loss equal on every row of every group ignores the prediction.
     std::vector<int> validity_group;
-    // The convergence curve most candidates fail, tried first so they exit early.
-    ConvergenceProbes quick;
-    // The remaining curves, run only for candidates that pass `quick`.
-    ConvergenceProbes full;
+    // The convergence curves in tiers, cheapest and most often failed first: a candidate meets
+    // a tier only when it passed the ones before, so most leave after the first few rows.
+    std::vector<ConvergenceProbes> convergence;
     // Fixed pseudo-random probes inside the input domain for the equivalence fingerprint. The
     // classification sets get two batches with different class counts, so that formulas that
     // agree only at one class count (Dot(1,1) is 3 with three classes, 81 on COCO) stay apart.
@@ -81,6 +80,10 @@ struct SetProbes {
 // The score grid of the classification curves: s from -20 to +20, denser near 0.
 inline constexpr std::array<double, 15> kScoreGrid = {
     -20, -12, -8, -5, -3, -2, -1, 0, 1, 2, 3, 5, 8, 12, 20};
+
+// The coarse grid of the first tier's strict curve: most candidates fail there, so it is kept
+// short; those that pass meet the full grid in the next tier.
+inline constexpr std::array<double, 9> kQuickScoreGrid = {-20, -8, -3, -1, 0, 1, 3, 8, 20};
 
 // IoU values w (multi-class) and soft targets q (binary) of the positive curves; the first is
 // the strict one tried in the quick phase.

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "util/check.h"
+
 namespace autoloss::check {
 
 namespace {
@@ -60,68 +62,26 @@ double MaxAbs(std::span<const double> values) {
     return peak;
 }
 
-// Checks one classification curve: `loss` holds its rows' losses, `grad` its rows' gradients
-// with respect to the logits ([count, classes]).
-Verdict CheckScoreCurve(const Curve& curve, int index, std::span<const double> loss,
-                        std::span<const double> grad, int classes) {
+// The checks of one classification curve that need only its rows' losses: monotonicity of the
+// values, a strict curve's overall fall, and the secant slope of its tail (which catastrophic
+// cancellation inside a gradient, 1e40 - 1e40 through Sub(X,X), cannot fake). Run before any
+// gradient is computed, so most candidates leave without a backward pass.
+Verdict CheckScoreValues(const Curve& curve, int index, std::span<const double> loss) {
     const int n = curve.count;
-    const int t = curve.test_class;
-    std::vector<double> g(n);
-    for (int k = 0; k < n; ++k) {
-        for (int c = 0; c < classes; ++c) {
-            const double value = grad[static_cast<std::size_t>(k) * classes + c];
-            if (!std::isfinite(value)) {
-                return Reject(Reason::kNonFiniteGradient, index, curve.params[k], curve.weight,
-                              value, 0.0, true);
-            }
-        }
-        g[k] = grad[static_cast<std::size_t>(k) * classes + t];
-    }
-    // Tolerances are local: rounding noise is relative to the numbers at hand, and a loss that
-    // is huge somewhere on the curve must not hide a real rise elsewhere.
-    auto value_tol = [&](int k) {
-        return kValueTolerance * (1 + std::max(std::abs(loss[k]), std::abs(loss[k + 1])));
-    };
-    auto grad_tol = [&](int k) {
-        double row_scale = 0;
-        for (int c = 0; c < classes; ++c) {
-            row_scale = std::max(row_scale,
-                                 std::abs(grad[static_cast<std::size_t>(k) * classes + c]));
-        }
-        return kGradientTolerance * (1 + row_scale);
-    };
-    const double peak = MaxAbs(g);
     const bool positive = curve.kind == CurveKind::kPositive;
-
     for (int k = 0; k + 1 < n; ++k) {
+        // Local tolerance: rounding noise is relative to the numbers at hand, and a loss that is
+        // huge somewhere on the curve must not hide a real rise elsewhere.
+        const double tol =
+            kValueTolerance * (1 + std::max(std::abs(loss[k]), std::abs(loss[k + 1])));
         if (positive && curve.params[k + 1] <= curve.monotone_until &&
-            loss[k + 1] > loss[k] + value_tol(k)) {
+            loss[k + 1] > loss[k] + tol) {
             return Reject(Reason::kRisesWithPositiveScore, index, curve.params[k + 1],
                           curve.weight, loss[k], loss[k + 1]);
         }
-        if (!positive && loss[k + 1] < loss[k] - value_tol(k)) {
+        if (!positive && loss[k + 1] < loss[k] - tol) {
             return Reject(Reason::kFallsWithNegativeScore, index, curve.params[k + 1],
                           curve.weight, loss[k], loss[k + 1]);
-        }
-    }
-    for (int k = 0; k < n; ++k) {
-        const double tol = grad_tol(k);
-        if (positive && curve.params[k] <= curve.monotone_until && g[k] > tol) {
-            return Reject(Reason::kRisesWithPositiveScore, index, curve.params[k], curve.weight,
-                          g[k], 0.0, true);
-        }
-        if (!positive && g[k] < -tol) {
-            return Reject(Reason::kFallsWithNegativeScore, index, curve.params[k], curve.weight,
-                          g[k], 0.0, true);
-        }
-        // Every other column of the row is a negative class: the loss must not fall as its
-        // score rises.
-        for (int c = 0; c < classes; ++c) {
-            const double h = grad[static_cast<std::size_t>(k) * classes + c];
-            if (c != t && h < -tol) {
-                return Reject(Reason::kFallsWithNegativeScore, index, curve.params[k],
-                              curve.weight, h, 0.0, true);
-            }
         }
     }
     if (!curve.strict) {
@@ -131,15 +91,6 @@ Verdict CheckScoreCurve(const Curve& curve, int index, std::span<const double> l
         return Reject(Reason::kFlatInPositiveScore, index, curve.params[n - 1], curve.weight,
                       loss[0], loss[n - 1]);
     }
-    const double tail = std::abs(g[n - 1]);
-    const double bound = std::max(kTailRatio * peak, kTailFloor);
-    const double rising = std::abs(g[n - 2]) + grad_tol(n - 1);
-    if (tail > bound || tail > rising) {
-        return Reject(Reason::kGradientDoesNotVanish, index, curve.params[n - 1], curve.weight,
-                      tail, std::min(bound, rising), true);
-    }
-    // The same on secant slopes of the values, which catastrophic cancellation inside the
-    // gradient (1e40 - 1e40 through Sub(X,X)) cannot fake.
     double peak_slope = 0;
     for (int k = 0; k + 1 < n; ++k) {
         peak_slope = std::max(peak_slope, std::abs(loss[k + 1] - loss[k]) /
@@ -151,6 +102,64 @@ Verdict CheckScoreCurve(const Curve& curve, int index, std::span<const double> l
     if (tail_slope > slope_bound) {
         return Reject(Reason::kGradientDoesNotVanish, index, curve.params[n - 1], curve.weight,
                       tail_slope, slope_bound, true);
+    }
+    return Verdict{};
+}
+
+// The checks of one classification curve on its gradients with respect to the logits
+// (`grad`: [count, classes]): finite, signed right for the varied score and for every negative
+// class, and (strict curves) vanishing at the end of the grid.
+Verdict CheckScoreGradients(const Curve& curve, int index, std::span<const double> grad,
+                            int classes) {
+    const int n = curve.count;
+    const int t = curve.test_class;
+    AUTOLOSS_CHECK(n <= static_cast<int>(kScoreGrid.size()), "score curve longer than the grid");
+    std::array<double, kScoreGrid.size()> g{};
+    std::array<double, kScoreGrid.size()> tol{};
+    double peak = 0;
+    for (int k = 0; k < n; ++k) {
+        double row_scale = 0;
+        for (int c = 0; c < classes; ++c) {
+            const double value = grad[static_cast<std::size_t>(k) * classes + c];
+            if (!std::isfinite(value)) {
+                return Reject(Reason::kNonFiniteGradient, index, curve.params[k], curve.weight,
+                              value, 0.0, true);
+            }
+            row_scale = std::max(row_scale, std::abs(value));
+        }
+        g[k] = grad[static_cast<std::size_t>(k) * classes + t];
+        tol[k] = kGradientTolerance * (1 + row_scale);
+        peak = std::max(peak, std::abs(g[k]));
+    }
+    const bool positive = curve.kind == CurveKind::kPositive;
+    for (int k = 0; k < n; ++k) {
+        if (positive && curve.params[k] <= curve.monotone_until && g[k] > tol[k]) {
+            return Reject(Reason::kRisesWithPositiveScore, index, curve.params[k], curve.weight,
+                          g[k], 0.0, true);
+        }
+        if (!positive && g[k] < -tol[k]) {
+            return Reject(Reason::kFallsWithNegativeScore, index, curve.params[k], curve.weight,
+                          g[k], 0.0, true);
+        }
+        // Every other column of the row is a negative class: the loss must not fall as its
+        // score rises.
+        for (int c = 0; c < classes; ++c) {
+            const double h = grad[static_cast<std::size_t>(k) * classes + c];
+            if (c != t && h < -tol[k]) {
+                return Reject(Reason::kFallsWithNegativeScore, index, curve.params[k],
+                              curve.weight, h, 0.0, true);
+            }
+        }
+    }
+    if (!curve.strict) {
+        return Verdict{};
+    }
+    const double tail = std::abs(g[n - 1]);
+    const double bound = std::max(kTailRatio * peak, kTailFloor);
+    const double rising = std::abs(g[n - 2]) + tol[n - 1];
+    if (tail > bound || tail > rising) {
+        return Reject(Reason::kGradientDoesNotVanish, index, curve.params[n - 1], curve.weight,
+                      tail, std::min(bound, rising), true);
     }
     return Verdict{};
 }
@@ -236,72 +245,100 @@ Verdict Screener::RunCurves(const expr::Program& program, const ConvergenceProbe
     const expr::Batch<double> view = batch.View();
     const auto output = evaluator_.Forward(program, view);
     RowLoss(output, batch.rows, batch.classes, set_ == SetKind::kClsBinary, row_loss_);
-    const bool cls = set_ != SetKind::kReg;
-    if (cls) {
-        const auto gradient = evaluator_.Backward(program, view, 0);
-        gradient_.assign(gradient.begin(), gradient.end());
-    }
+    auto loss_of = [&](const Curve& curve) {
+        return std::span<const double>(row_loss_.data() + curve.first_row, curve.count);
+    };
     Verdict first_failure;
-    for (std::size_t k = 0; k < probes.curves.size(); ++k) {
-        const Curve& curve = probes.curves[k];
-        const std::span<const double> loss(row_loss_.data() + curve.first_row, curve.count);
-        Verdict verdict;
-        if (cls) {
-            const std::size_t offset = static_cast<std::size_t>(curve.first_row) * batch.classes;
-            const std::span<const double> grad(gradient_.data() + offset,
-                                               static_cast<std::size_t>(curve.count) *
-                                                   batch.classes);
-            verdict = CheckScoreCurve(curve, curve_offset + static_cast<int>(k), loss, grad,
-                                      batch.classes);
-            if (report != nullptr) {
-                CurveReport entry{curve, {loss.begin(), loss.end()}, {}};
-                for (int i = 0; i < curve.count; ++i) {
-                    entry.gradients.push_back(
-                        grad[static_cast<std::size_t>(i) * batch.classes + curve.test_class]);
-                }
-                report->push_back(std::move(entry));
-            }
-        } else {
-            verdict = CheckPath(curve, curve_offset + static_cast<int>(k), loss);
-            if (report != nullptr) {
-                report->push_back(CurveReport{curve, {loss.begin(), loss.end()}, {}});
-            }
-        }
+    auto fail = [&](const Verdict& verdict) {
         if (!verdict.passed() && first_failure.passed()) {
             first_failure = verdict;
-            if (report == nullptr) {
+        }
+    };
+    if (set_ == SetKind::kReg) {
+        for (std::size_t k = 0; k < probes.curves.size(); ++k) {
+            const Curve& curve = probes.curves[k];
+            fail(CheckPath(curve, curve_offset + static_cast<int>(k), loss_of(curve)));
+            if (report != nullptr) {
+                const auto loss = loss_of(curve);
+                report->push_back(CurveReport{curve, {loss.begin(), loss.end()}, {}});
+            } else if (!first_failure.passed()) {
                 return first_failure;
             }
+        }
+        return first_failure;
+    }
+    // Classification: every curve's value checks first, then one backward pass for the rest.
+    for (std::size_t k = 0; k < probes.curves.size(); ++k) {
+        const Curve& curve = probes.curves[k];
+        fail(CheckScoreValues(curve, curve_offset + static_cast<int>(k), loss_of(curve)));
+        if (report == nullptr && !first_failure.passed()) {
+            return first_failure;
+        }
+    }
+    const auto gradient = evaluator_.Backward(program, view, 0);
+    for (std::size_t k = 0; k < probes.curves.size(); ++k) {
+        const Curve& curve = probes.curves[k];
+        const std::size_t offset = static_cast<std::size_t>(curve.first_row) * batch.classes;
+        const std::span<const double> grad(gradient.data() + offset,
+                                           static_cast<std::size_t>(curve.count) * batch.classes);
+        const Verdict verdict =
+            CheckScoreGradients(curve, curve_offset + static_cast<int>(k), grad, batch.classes);
+        if (report != nullptr) {
+            const auto loss = loss_of(curve);
+            CurveReport entry{curve, {loss.begin(), loss.end()}, {}};
+            for (int i = 0; i < curve.count; ++i) {
+                entry.gradients.push_back(
+                    grad[static_cast<std::size_t>(i) * batch.classes + curve.test_class]);
+            }
+            report->push_back(std::move(entry));
+        }
+        // A value failure of any curve comes before gradient failures (the order the search
+        // sees them in).
+        fail(verdict);
+        if (report == nullptr && !first_failure.passed()) {
+            return first_failure;
         }
     }
     return first_failure;
 }
 
 Verdict Screener::Convergence(const expr::Program& program, std::vector<CurveReport>* report) {
-    const Verdict quick = RunCurves(program, probes_.quick, 0, report);
-    if (!quick.passed() && report == nullptr) {
-        return quick;
+    Verdict first_failure;
+    int curve_offset = 0;
+    for (const ConvergenceProbes& tier : probes_.convergence) {
+        const Verdict verdict = RunCurves(program, tier, curve_offset, report);
+        if (!verdict.passed() && first_failure.passed()) {
+            first_failure = verdict;
+            if (report == nullptr) {
+                return first_failure;
+            }
+        }
+        curve_offset += static_cast<int>(tier.curves.size());
     }
-    const Verdict full = RunCurves(program, probes_.full,
-                                   static_cast<int>(probes_.quick.curves.size()), report);
-    return quick.passed() ? full : quick;
+    return first_failure;
 }
 
 Verdict Screener::Equivalence(const expr::Program& program, Fingerprint* fingerprint) {
     FingerprintBuilder builder(static_cast<std::uint64_t>(set_));
     // Gradients with respect to the prediction's inputs: the logits, or U, I and E.
     const int gradient_inputs = set_ == SetKind::kReg ? 3 : 1;
-    // The fingerprint's own pseudo-random probes, then the convergence curves, whose corners
-    // (s = ±20, q = 1, boxes far apart) separate functions that differ only there.
-    std::array<const ProbeBatch<double>*, 4> batches = {nullptr, nullptr, &probes_.quick.batch,
-                                                        &probes_.full.batch};
-    for (std::size_t k = 0; k < probes_.fingerprint.size() && k < 2; ++k) {
-        batches[k] = &probes_.fingerprint[k];
+    // The fingerprint's own pseudo-random probes, then the classification curves, whose
+    // corners (s = ±20, q = 1) separate functions that differ only there. Regression adds only
+    // its first tier: its random box pairs already span sizes and distances, and its later
+    // tiers are large.
+    std::vector<const ProbeBatch<double>*>& batches = fingerprint_batches_;
+    if (batches.empty()) {
+        for (const ProbeBatch<double>& batch : probes_.fingerprint) {
+            batches.push_back(&batch);
+        }
+        for (const ConvergenceProbes& tier : probes_.convergence) {
+            batches.push_back(&tier.batch);
+            if (set_ == SetKind::kReg) {
+                break;
+            }
+        }
     }
     for (const ProbeBatch<double>* probe : batches) {
-        if (probe == nullptr) {
-            continue;
-        }
         const ProbeBatch<double>& batch = *probe;
         const expr::Batch<double> view = batch.View();
         const auto values = evaluator_.Forward(program, view);

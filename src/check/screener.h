@@ -58,8 +58,8 @@ public:
     // validity probe (in float), or give the same loss for every prediction.
     Verdict Validity(const expr::Formula& formula, const expr::Program& program);
 
-    // Stage 2: the convergence properties (SPEC.md §3 2b) on the quick curve, then, if it
-    // passes, on the rest. With `report`, every curve is evaluated and described even after a
+    // Stage 2: the convergence properties (SPEC.md §3 2b), tier by tier (SetProbes), stopping
+    // at the first failure. With `report`, every curve is evaluated and described even after a
     // failure; the verdict is still the first failure.
     Verdict Convergence(const expr::Program& program, std::vector<CurveReport>* report = nullptr);
 
@@ -82,7 +82,7 @@ private:
     expr::Evaluator<float> float_evaluator_;
     expr::Evaluator<double> evaluator_;
     std::vector<double> row_loss_;
-    std::vector<double> gradient_;
+    std::vector<const ProbeBatch<double>*> fingerprint_batches_;
 };
 
 }  // namespace autoloss::check

@@ -109,10 +109,14 @@ TEST(ScreenerTest, ReportsEveryCurveWhenAskedForDetails) {
     const Verdict verdict = screener.Convergence(expr::Program(formula), &report);
     EXPECT_EQ(verdict.reason, Reason::kRisesWithPositiveScore);
     const SetProbes& probes = Probes(SetKind::kClsMulti);
-    ASSERT_EQ(report.size(), probes.quick.curves.size() + probes.full.curves.size());
+    std::size_t curves = 0;
+    for (const ConvergenceProbes& tier : probes.convergence) {
+        curves += tier.curves.size();
+    }
+    ASSERT_EQ(report.size(), curves);
     for (const CurveReport& curve : report) {
-        EXPECT_EQ(curve.values.size(), kScoreGrid.size());
-        EXPECT_EQ(curve.gradients.size(), kScoreGrid.size());
+        EXPECT_EQ(curve.values.size(), curve.curve.params.size());
+        EXPECT_EQ(curve.gradients.size(), curve.curve.params.size());
     }
     // d/ds of log softmax at s = 20 against two logits at 0 is about 2e-9: the tail is reported.
     EXPECT_LT(std::abs(report[0].gradients.back()), 1e-8);
