@@ -19,6 +19,9 @@ void AddEvalCocoCommands(CLI::App& app);
 // `train`, `detect` and `bench train`: detectors trained with loss formulas (train_command.cpp).
 void AddTrainCommands(CLI::App& app);
 
+// `search`: the main job (pipeline/search_job.h).
+void AddSearchCommands(CLI::App& app);
+
 // Parses a --set value ("cls-multi", "cls-binary", "reg"); empty means "infer from the formula".
 std::optional<expr::SetKind> ParseSetOption(const std::string& text);
 

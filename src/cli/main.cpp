@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     autoloss::cli::AddFormulaCommands(app);
     autoloss::cli::AddEvalCocoCommands(app);
     autoloss::cli::AddTrainCommands(app);
+    autoloss::cli::AddSearchCommands(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
