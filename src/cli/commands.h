@@ -13,6 +13,10 @@ namespace autoloss::cli {
 // InputError for bad input, which main() prints as "error: <context>: <message>".
 void AddFormulaCommands(CLI::App& app);
 
+// `formula check` (added to the `formula` group, so call after AddFormulaCommands) and `screen`:
+// the cheap screening stages on one formula and on random formulas (screen_command.cpp).
+void AddScreeningCommands(CLI::App& app);
+
 // `eval-coco`: the COCO bbox metric of a results file against an instances file.
 void AddEvalCocoCommands(CLI::App& app);
 

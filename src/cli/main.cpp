@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", "autoloss 0.1.0");
     autoloss::cli::AddFormulaCommands(app);
+    autoloss::cli::AddScreeningCommands(app);
     autoloss::cli::AddEvalCocoCommands(app);
     autoloss::cli::AddTrainCommands(app);
     autoloss::cli::AddSearchCommands(app);
