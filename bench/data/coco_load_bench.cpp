@@ -106,7 +106,8 @@ int main() {
     const auto start = std::chrono::steady_clock::now();
     autoloss::data::ReadOptions options;
     options.check_images = autoloss::data::ImageCheck::kNone;
-    const autoloss::data::Dataset dataset = autoloss::data::ReadCocoDataset(path, "/images", options);
+    const autoloss::data::Dataset dataset =
+        autoloss::data::ReadCocoDataset(path, "/images", options);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const long peak = PeakRssKiB();

@@ -76,7 +76,9 @@ std::string InstancesJson(const CocoInstances& gt) {
     return out;
 }
 
-double Round2(double v) { return std::round(v * 100.0) / 100.0; }
+double Round2(double v) {
+    return std::round(v * 100.0) / 100.0;
+}
 
 // Each GT gets a jittered hit with probability .9 and a loose duplicate with .3; the rest of
 // the 100 detections an image are false positives of random categories and sizes.

@@ -24,7 +24,7 @@ struct ReadOptions {
 
 // Builds a Dataset one image at a time: AddImage, then AddBox for its boxes.
 class DatasetBuilder {
-public:
+  public:
     DatasetBuilder(std::string name, std::vector<Category> categories, ReadOptions options);
 
     // Starts an image (its width/height may be 0 when unknown). Checks its file as the options
@@ -54,7 +54,7 @@ public:
 
     Dataset Finish() { return std::move(dataset_); }
 
-private:
+  private:
     Dataset dataset_;
     ReadOptions options_;
     bool current_ok_ = false;

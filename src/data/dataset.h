@@ -46,7 +46,7 @@ struct ImageRecord {
 
 // What a reader repaired, counted by kind, with the first few cases named for the user.
 class LoadReport {
-public:
+  public:
     enum Kind {
         kDegenerateBox,      // zero or negative width or height: dropped
         kClippedBox,         // partly outside the image: clipped to it
@@ -71,7 +71,7 @@ public:
     // ..."), or "no repairs".
     std::string Summary() const;
 
-private:
+  private:
     static constexpr size_t kExamples = 3;
     std::array<size_t, kNumKinds> counts_{};
     std::array<std::vector<std::string>, kNumKinds> examples_;

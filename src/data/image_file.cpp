@@ -15,7 +15,9 @@ namespace autoloss::data {
 
 namespace {
 
-int BigEndian16(const unsigned char* p) { return (p[0] << 8) | p[1]; }
+int BigEndian16(const unsigned char* p) {
+    return (p[0] << 8) | p[1];
+}
 
 uint32_t BigEndian32(const unsigned char* p) {
     return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];

@@ -42,10 +42,8 @@ void PrepareImage(const DecodedImage& image,
     }
     const ResizedSize size = ResizeShape(image.width, image.height, config);
     AUTOLOSS_CHECK(size.height <= out_height && size.width <= out_width, "batch too small");
-    const cv::Mat source(image.height,
-                         image.width,
-                         CV_8UC3,
-                         const_cast<unsigned char*>(image.rgb.data()));
+    const cv::Mat source(
+        image.height, image.width, CV_8UC3, const_cast<unsigned char*>(image.rgb.data()));
     cv::Mat resized;
     cv::resize(source, resized, cv::Size(size.width, size.height), 0, 0, cv::INTER_LINEAR);
     if (flip) {
@@ -101,7 +99,9 @@ BatchLoader::BatchLoader(const Dataset& dataset, std::vector<size_t> indices, Lo
     }
 }
 
-BatchLoader::~BatchLoader() { Stop(); }
+BatchLoader::~BatchLoader() {
+    Stop();
+}
 
 size_t BatchLoader::NumBatches() const {
     const size_t n = indices_.size();
@@ -162,7 +162,8 @@ void BatchLoader::Produce(int epoch) {
         }
         std::vector<bool> flips(order.size());
         for (size_t i = 0; i < order.size(); ++i) {
-            flips[i] = static_cast<double>(rng() >> 11) * 0x1.0p-53 < config_.transform.flip_probability;
+            flips[i] =
+                static_cast<double>(rng() >> 11) * 0x1.0p-53 < config_.transform.flip_probability;
         }
         const size_t b = static_cast<size_t>(config_.batch_size);
         for (size_t start = 0; start < order.size(); start += b) {

@@ -36,13 +36,13 @@ struct TransformConfig {
 
 // One image's targets in network-input pixels.
 struct ImageTarget {
-    size_t image_index = 0;      // index into the data set the loader reads
-    std::vector<float> boxes;    // [n, 4] x1 y1 x2 y2 in resized (and flipped) pixels
-    std::vector<int64_t> labels; // [n] dense labels, 0 .. NumClasses() - 1
-    std::vector<uint8_t> crowd;  // [n] 1 for crowd boxes (to ignore in training)
-    float scale = 1.0f;          // resized size / original size
+    size_t image_index = 0;       // index into the data set the loader reads
+    std::vector<float> boxes;     // [n, 4] x1 y1 x2 y2 in resized (and flipped) pixels
+    std::vector<int64_t> labels;  // [n] dense labels, 0 .. NumClasses() - 1
+    std::vector<uint8_t> crowd;   // [n] 1 for crowd boxes (to ignore in training)
+    float scale = 1.0f;           // resized size / original size
     bool flipped = false;
-    int height = 0;              // resized size before padding
+    int height = 0;  // resized size before padding
     int width = 0;
 };
 
@@ -82,8 +82,8 @@ ResizedSize ResizeShape(int width, int height, const TransformConfig& config);
 struct LoaderConfig {
     TransformConfig transform;
     int batch_size = 2;
-    bool shuffle = true;        // reshuffle every epoch (seeded by seed and epoch)
-    bool drop_last = false;     // drop a last, smaller batch
+    bool shuffle = true;     // reshuffle every epoch (seeded by seed and epoch)
+    bool drop_last = false;  // drop a last, smaller batch
     uint64_t seed = 0;
     bool cache_images = false;  // keep decoded images in memory (small data sets)
 };
@@ -91,7 +91,7 @@ struct LoaderConfig {
 // Iterates a data set in batches, one epoch at a time, preparing the next batch on a background
 // thread. The data set must outlive the loader. Not thread-safe: one consumer.
 class BatchLoader {
-public:
+  public:
     // `indices` chooses the images (empty: all of them).
     BatchLoader(const Dataset& dataset, std::vector<size_t> indices, LoaderConfig config);
     ~BatchLoader();
@@ -108,7 +108,7 @@ public:
     // Batches per epoch.
     size_t NumBatches() const;
 
-private:
+  private:
     void Produce(int epoch);
     Batch MakeBatch(const std::vector<size_t>& images, const std::vector<bool>& flips);
     std::shared_ptr<const DecodedImage> Image(size_t index);

@@ -14,7 +14,9 @@ namespace {
 
 // A draw in [0, n) that depends only on the generator's output, unlike
 // std::uniform_int_distribution whose algorithm differs between standard libraries.
-size_t Draw(std::mt19937_64& rng, size_t n) { return static_cast<size_t>(rng() % n); }
+size_t Draw(std::mt19937_64& rng, size_t n) {
+    return static_cast<size_t>(rng() % n);
+}
 
 void Shuffle(std::vector<size_t>& values, std::mt19937_64& rng) {
     for (size_t i = values.size(); i > 1; --i) {

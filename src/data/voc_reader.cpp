@@ -122,7 +122,9 @@ std::vector<std::string> ReadSplit(const fs::path& path) {
 
 }  // namespace
 
-Dataset ReadVocDataset(const std::string& root, const std::string& split, const VocOptions& options) {
+Dataset ReadVocDataset(const std::string& root,
+                       const std::string& split,
+                       const VocOptions& options) {
     const fs::path annotations = fs::path(root) / "Annotations";
     std::error_code error;
     if (!fs::is_directory(annotations, error)) {
@@ -139,7 +141,9 @@ Dataset ReadVocDataset(const std::string& root, const std::string& split, const 
     for (size_t n = 0; n < all_stems.size(); ++n) {
         position[all_stems[n]] = n;
     }
-    auto xml_path = [&](const std::string& stem) { return (annotations / (stem + ".xml")).string(); };
+    auto xml_path = [&](const std::string& stem) {
+        return (annotations / (stem + ".xml")).string();
+    };
 
     // Labels: given, or every class name of the whole data set, sorted.
     std::vector<std::string> names = options.class_names;

@@ -75,7 +75,7 @@ void Bucket(const std::vector<int64_t>& keys,
 // The evaluation of one category: COCOeval.evaluateImg for every image and area range, then
 // COCOeval.accumulate for every area range and maxDets.
 class CategoryEvaluator {
-public:
+  public:
     CategoryEvaluator(const CocoInstances& gt,
                       const std::vector<CocoDetection>& dt,
                       const Groups& groups,
@@ -88,7 +88,7 @@ public:
         Accumulate(k, precision, recall);
     }
 
-private:
+  private:
     // evaluateImg: fills det_score_, det_rank_, status_ and npig_ for category k.
     void EvaluateImages(size_t k) {
         const size_t T = p_.iou_thresholds.size();
@@ -305,8 +305,7 @@ private:
                         while (i < hits && static_cast<double>(i + 1) / npig < threshold) {
                             ++i;
                         }
-                        precision[(((t * R + r) * K + k) * A + a) * M + m] =
-                            i < hits ? pr[i] : 0.0;
+                        precision[(((t * R + r) * K + k) * A + a) * M + m] = i < hits ? pr[i] : 0.0;
                     }
                 }
             }
@@ -367,7 +366,9 @@ void CheckParams(const CocoEvalParams& p) {
     }
 }
 
-std::string DetectionContext(size_t n) { return "detection " + std::to_string(n); }
+std::string DetectionContext(size_t n) {
+    return "detection " + std::to_string(n);
+}
 
 // Sorted unique ids with a dense index; throws on duplicates.
 template <typename Record>
@@ -381,8 +382,8 @@ std::unordered_map<int64_t, size_t> IndexIds(const std::vector<Record>& records,
     std::sort(sorted_ids.begin(), sorted_ids.end());
     const auto duplicate = std::adjacent_find(sorted_ids.begin(), sorted_ids.end());
     if (duplicate != sorted_ids.end()) {
-        throw InputError("ground truth", std::string("duplicate ") + what + " id " +
-                                             std::to_string(*duplicate));
+        throw InputError("ground truth",
+                         std::string("duplicate ") + what + " id " + std::to_string(*duplicate));
     }
     std::unordered_map<int64_t, size_t> index;
     index.reserve(sorted_ids.size() * 2);
@@ -582,13 +583,15 @@ CocoEvalResult EvaluateCoco(const CocoInstances& gt,
         const CocoDetection& d = detections[n];
         const auto image = image_index.find(d.image_id);
         if (image == image_index.end()) {
-            throw InputError(DetectionContext(n), "image_id " + std::to_string(d.image_id) +
-                                                      " is not in the ground truth");
+            throw InputError(
+                DetectionContext(n),
+                "image_id " + std::to_string(d.image_id) + " is not in the ground truth");
         }
         const auto category = category_index.find(d.category_id);
         if (category == category_index.end()) {
-            throw InputError(DetectionContext(n), "category_id " + std::to_string(d.category_id) +
-                                                      " is not in the ground truth");
+            throw InputError(
+                DetectionContext(n),
+                "category_id " + std::to_string(d.category_id) + " is not in the ground truth");
         }
         if (std::isnan(d.score)) {
             throw InputError(DetectionContext(n), "score is NaN");

@@ -44,11 +44,11 @@ struct CocoEvalParams {
 struct CategoryResult {
     int64_t category_id = 0;
     std::string name;
-    double ap = -1.0;     // mean precision over all IoU thresholds and recall points
-    double ap50 = -1.0;   // at the IoU threshold 0.5 (-1 when it is not one of the thresholds)
-    double ap75 = -1.0;   // at the IoU threshold 0.75 (-1 when it is not one of the thresholds)
-    double ar = -1.0;     // mean recall over the IoU thresholds (AR@100 with defaults)
-    int64_t num_gt = 0;        // ground-truth boxes, crowd ones included
+    double ap = -1.0;    // mean precision over all IoU thresholds and recall points
+    double ap50 = -1.0;  // at the IoU threshold 0.5 (-1 when it is not one of the thresholds)
+    double ap75 = -1.0;  // at the IoU threshold 0.75 (-1 when it is not one of the thresholds)
+    double ar = -1.0;    // mean recall over the IoU thresholds (AR@100 with defaults)
+    int64_t num_gt = 0;  // ground-truth boxes, crowd ones included
     int64_t num_gt_crowd = 0;  // of which iscrowd
     int64_t num_dt = 0;        // detections of this category, before any maxDets cut
 };

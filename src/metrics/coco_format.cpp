@@ -50,29 +50,46 @@ enum class Field {
 Field ParseField(Section section, const std::string& key) {
     switch (section) {
         case Section::kImages:
-            if (key == "id") return Field::kId;
-            if (key == "width") return Field::kWidth;
-            if (key == "height") return Field::kHeight;
-            if (key == "file_name") return Field::kFileName;
+            if (key == "id")
+                return Field::kId;
+            if (key == "width")
+                return Field::kWidth;
+            if (key == "height")
+                return Field::kHeight;
+            if (key == "file_name")
+                return Field::kFileName;
             return Field::kOther;
         case Section::kCategories:
-            if (key == "id") return Field::kId;
-            if (key == "name") return Field::kName;
-            if (key == "supercategory") return Field::kSupercategory;
+            if (key == "id")
+                return Field::kId;
+            if (key == "name")
+                return Field::kName;
+            if (key == "supercategory")
+                return Field::kSupercategory;
             return Field::kOther;
         case Section::kAnnotations:
-            if (key == "id") return Field::kId;
-            if (key == "image_id") return Field::kImageId;
-            if (key == "category_id") return Field::kCategoryId;
-            if (key == "bbox") return Field::kBbox;
-            if (key == "area") return Field::kArea;
-            if (key == "iscrowd") return Field::kIscrowd;
+            if (key == "id")
+                return Field::kId;
+            if (key == "image_id")
+                return Field::kImageId;
+            if (key == "category_id")
+                return Field::kCategoryId;
+            if (key == "bbox")
+                return Field::kBbox;
+            if (key == "area")
+                return Field::kArea;
+            if (key == "iscrowd")
+                return Field::kIscrowd;
             return Field::kOther;
         case Section::kResults:
-            if (key == "image_id") return Field::kImageId;
-            if (key == "category_id") return Field::kCategoryId;
-            if (key == "bbox") return Field::kBbox;
-            if (key == "score") return Field::kScore;
+            if (key == "image_id")
+                return Field::kImageId;
+            if (key == "category_id")
+                return Field::kCategoryId;
+            if (key == "bbox")
+                return Field::kBbox;
+            if (key == "score")
+                return Field::kScore;
             return Field::kOther;
         default:
             return Field::kOther;
@@ -80,7 +97,9 @@ Field ParseField(Section section, const std::string& key) {
 }
 
 // Bits of the fields seen in the current record, to report missing required ones.
-constexpr unsigned Bit(Field field) { return 1u << static_cast<unsigned>(field); }
+constexpr unsigned Bit(Field field) {
+    return 1u << static_cast<unsigned>(field);
+}
 
 // "line 3, column 17" for a byte offset, so a user can find a syntax error in a large file.
 std::string LineColumn(std::string_view text, size_t position) {
@@ -101,9 +120,11 @@ std::string LineColumn(std::string_view text, size_t position) {
 // proportional to the records kept, and it skips segmentations without storing them.
 // Depths count open containers; a record's fields live at depth record_depth_.
 class CocoSaxReader {
-public:
+  public:
     CocoSaxReader(std::string_view text, std::string context, bool results)
-        : text_(text), context_(std::move(context)), results_(results),
+        : text_(text),
+          context_(std::move(context)),
+          results_(results),
           record_depth_(results ? 2 : 3) {}
 
     CocoInstances instances;
@@ -182,8 +203,9 @@ public:
                 throw RecordError(std::string("field \"") + key_ + "\" must not be an object");
             }
             if (depth_ == record_depth_ - 1 && section_ != Section::kSkip) {
-                throw InputError(context_, std::string("\"") + SectionName(section_) +
-                                               "\" must be an array of objects");
+                throw InputError(
+                    context_,
+                    std::string("\"") + SectionName(section_) + "\" must be an array of objects");
             }
             skip_depth_ = depth_;
         }
@@ -273,8 +295,8 @@ public:
             }
             if (section_ != Section::kSkip &&
                 (sections_seen_ & (1u << static_cast<unsigned>(section_)))) {
-                throw InputError(context_, std::string("\"") + SectionName(section_) +
-                                               "\" appears twice");
+                throw InputError(context_,
+                                 std::string("\"") + SectionName(section_) + "\" appears twice");
             }
             return true;
         }
@@ -290,7 +312,7 @@ public:
                          "malformed JSON at " + LineColumn(text_, position) + ": " + reason);
     }
 
-private:
+  private:
     bool InRecordField() const { return skip_depth_ == 0 && depth_ == record_depth_; }
 
     std::string RecordName() const {
@@ -302,9 +324,10 @@ private:
     }
 
     InputError SectionError(const std::string& what) const {
-        return InputError(context_, std::string("\"") + SectionName(section_) + "\"[" +
-                                        std::to_string(record_index_) + "] is " + what +
-                                        ", expected an object");
+        return InputError(context_,
+                          std::string("\"") + SectionName(section_) + "\"[" +
+                              std::to_string(record_index_) + "] is " + what +
+                              ", expected an object");
     }
 
     // A scalar outside the places that take one: harmless in skipped parts, an error in a
@@ -317,8 +340,9 @@ private:
             return true;
         }
         if (!results_ && depth_ == 1) {
-            throw InputError(context_, std::string("\"") + SectionName(section_) +
-                                           "\" must be an array, got " + kind);
+            throw InputError(
+                context_,
+                std::string("\"") + SectionName(section_) + "\" must be an array, got " + kind);
         }
         if (depth_ == record_depth_ - 1) {
             throw SectionError(kind);

@@ -22,7 +22,7 @@ namespace autoloss::metrics {
 
 template <typename Handler>
 class JsonSaxParser {
-public:
+  public:
     JsonSaxParser(std::string_view text, Handler& handler)
         : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), h_(handler) {}
 
@@ -72,7 +72,7 @@ public:
         }
     }
 
-private:
+  private:
     void SkipSpace() {
         while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\t' || *p_ == '\r')) {
             ++p_;

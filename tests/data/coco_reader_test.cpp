@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 const std::string kBccdImage = AUTOLOSS_SOURCE_DIR "/data/bccd/JPEGImages/BloodImage_00000.jpg";
 
 class CocoReaderTest : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir_ = fs::temp_directory_path() / ("autoloss_coco_" + std::to_string(::getpid()));
         fs::create_directories(dir_);

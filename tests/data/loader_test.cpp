@@ -12,7 +12,7 @@ namespace autoloss::data {
 namespace {
 
 class LoaderTest : public testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         VocOptions options;
         options.check_images = ImageCheck::kNone;
@@ -86,8 +86,9 @@ TEST(PrepareImageTest, RefusesAnImageWhoseSizeDiffersFromItsRecord) {
     record.height = 2;
     std::vector<float> out(3 * 32 * 32);
     ImageTarget target;
-    EXPECT_THROW(PrepareImage(image, record, {}, TransformConfig{}, false, 32, 32, out.data(), target),
-                 InputError);
+    EXPECT_THROW(
+        PrepareImage(image, record, {}, TransformConfig{}, false, 32, 32, out.data(), target),
+        InputError);
 }
 
 TEST_F(LoaderTest, YieldsPaddedBatchesWithScaledBoxesForTheWholeEpoch) {

@@ -10,7 +10,7 @@ namespace autoloss::data {
 namespace {
 
 class SplitTest : public testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         VocOptions options;
         options.check_images = ImageCheck::kNone;

@@ -64,7 +64,7 @@ TEST(VocReaderTest, KeepsTheFirstBoxOfAnImageAsWritten) {
 
 // A VOC folder with one real BCCD image and annotation files written by the test.
 class BrokenVocTest : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         root_ = fs::temp_directory_path() / ("autoloss_voc_" + std::to_string(::getpid()));
         fs::create_directories(root_ / "Annotations");

@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 class YoloReaderTest : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         root_ = fs::temp_directory_path() / ("autoloss_yolo_" + std::to_string(::getpid()));
         fs::create_directories(root_ / "images");
@@ -44,8 +44,8 @@ TEST_F(YoloReaderTest, ConvertsNormalisedCentresToPixelCorners) {
     ASSERT_EQ(dataset.Boxes(0).size(), 2u);
     const Box& box = dataset.Boxes(0)[0];
     EXPECT_EQ(box.label, 1);
-    EXPECT_FLOAT_EQ(box.x1, 240.0f);  // (0.5 - 0.125) * 640
-    EXPECT_FLOAT_EQ(box.y2, 360.0f);  // (0.5 + 0.25) * 480
+    EXPECT_FLOAT_EQ(box.x1, 240.0f);        // (0.5 - 0.125) * 640
+    EXPECT_FLOAT_EQ(box.y2, 360.0f);        // (0.5 + 0.25) * 480
     EXPECT_TRUE(dataset.Boxes(1).empty());  // b.jpg has no label file
 }
 
@@ -65,7 +65,8 @@ TEST_F(YoloReaderTest, NamesTheFileAndLineOfAMalformedLabel) {
     } catch (const InputError& error) {
         EXPECT_NE(error.context().find("a.txt:2"), std::string::npos) << error.what();
     }
-    EXPECT_THROW(ReadYoloDataset((root_ / "images").string(), (root_ / "labels").string(),
+    EXPECT_THROW(ReadYoloDataset((root_ / "images").string(),
+                                 (root_ / "labels").string(),
                                  (root_ / "nonames.txt").string()),
                  InputError);
 }

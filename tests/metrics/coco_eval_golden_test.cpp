@@ -22,12 +22,12 @@ nlohmann::json ReadJson(const std::string& path) {
 }
 
 class GoldenTest : public testing::TestWithParam<std::string> {
-protected:
+  protected:
     void SetUp() override {
         const std::string dir = kGoldenDir + GetParam() + "/";
         expected_ = ReadJson(dir + "expected.json");
-        result_ = EvaluateCoco(ReadCocoInstances(dir + "gt.json"),
-                               ReadCocoResults(dir + "dt.json"));
+        result_ =
+            EvaluateCoco(ReadCocoInstances(dir + "gt.json"), ReadCocoResults(dir + "dt.json"));
     }
 
     nlohmann::json expected_;
@@ -82,8 +82,8 @@ TEST_P(GoldenTest, GivesTheSameNumbersOnOneThreadAndOnMany) {
     CocoEvalParams params = CocoEvalParams::Default();
     params.threads = 1;
     const std::string dir = kGoldenDir + GetParam() + "/";
-    const CocoEvalResult serial = EvaluateCoco(
-        ReadCocoInstances(dir + "gt.json"), ReadCocoResults(dir + "dt.json"), params);
+    const CocoEvalResult serial =
+        EvaluateCoco(ReadCocoInstances(dir + "gt.json"), ReadCocoResults(dir + "dt.json"), params);
     EXPECT_EQ(serial.precision, result_.precision);
     EXPECT_EQ(serial.recall, result_.recall);
 }

@@ -12,7 +12,7 @@ namespace {
 
 // A fixture with one 640x480 image (id 7) and two categories; tests add boxes.
 class CocoEvalTest : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         gt_.images = {{7, 640, 480, "a.jpg"}, {9, 640, 480, "b.jpg"}};
         gt_.categories = {{1, "cat", ""}, {2, "dog", ""}};
@@ -97,7 +97,7 @@ TEST_F(CocoEvalTest, GivesPerfectScoresWhenEveryBoxIsFoundExactly) {
     const CocoEvalResult result = EvaluateCoco(gt_, dt_);
     EXPECT_NEAR(result.stats[0], 1.0, 1e-15);
     EXPECT_NEAR(result.stats[1], 1.0, 1e-15);
-    EXPECT_EQ(result.stats[3], -1.0);  // no small GT
+    EXPECT_EQ(result.stats[3], -1.0);          // no small GT
     EXPECT_NEAR(result.stats[5], 1.0, 1e-15);  // 100x100 is large
     EXPECT_EQ(result.stats[8], 1.0);
     EXPECT_EQ(result.per_category[1].ap, -1.0);  // "dog" has no GT

@@ -118,11 +118,12 @@ TEST(CocoFormatTest, NamesTheLineAndColumnOfMalformedJson) {
 TEST(CocoFormatTest, RefusesJsonThatIsNotCoco) {
     ExpectError(kInstances, "[]", "not a COCO instances file");
     ExpectError(kInstances, R"({"images": [], "categories": []})", "no \"annotations\"");
-    ExpectError(kInstances, R"({"images": {}, "annotations": [], "categories": []})",
-                "must be an array");
-    ExpectError(kInstances, R"({"images": 3, "annotations": [], "categories": []})",
-                "must be an array");
-    ExpectError(kInstances, R"({"images": [3], "annotations": [], "categories": []})",
+    ExpectError(
+        kInstances, R"({"images": {}, "annotations": [], "categories": []})", "must be an array");
+    ExpectError(
+        kInstances, R"({"images": 3, "annotations": [], "categories": []})", "must be an array");
+    ExpectError(kInstances,
+                R"({"images": [3], "annotations": [], "categories": []})",
                 "\"images\"[0] is a number");
     ExpectError(kInstances, "42", "not COCO JSON");
     ExpectError(kResults, R"({"annotations": []})", "not a COCO results list");
@@ -151,7 +152,8 @@ TEST(CocoFormatTest, NamesTheRecordWithAMissingOrMistypedField) {
                 head + R"("annotations": [{"id": 1, "image_id": 1, "category_id": 1,
                    "bbox": [1, 2, 3, 1e999]}]})",
                 "number overflow");
-    ExpectError(kResults, R"([{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4]}])",
+    ExpectError(kResults,
+                R"([{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4]}])",
                 "results[0]: missing field \"score\"");
     ExpectError(kResults,
                 R"([{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "score": null}])",
