@@ -30,10 +30,12 @@ struct RandomTreeOptions {
 // nodes (cls-multi) and 8.1 (reg); the binary set, one operator fewer, needs 3 to 8 for 8.1.
 RandomTreeOptions MeanSizeEightTrees(expr::SetKind set);
 
-// Bounds every variation respects; an offspring beyond them is discarded and redrawn.
+// Bounds every variation respects; an offspring beyond them is discarded and redrawn. The
+// defaults leave room around the largest published losses (FLI: 30 nodes, depth 8;
+// CSE-Autoloss-B cls: 37 nodes, depth 10).
 struct VariationLimits {
-    int max_depth = 10;
-    int max_size = 32;
+    int max_depth = 12;
+    int max_size = 48;
 };
 
 // A random formula of `set`: operators uniform over the set's operators, leaves uniform over
