@@ -1,5 +1,6 @@
 #include "expr/formula.h"
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -97,9 +98,12 @@ std::string Validate(SetKind set, std::span<const Node> nodes) {
         return "a formula needs at least one node";
     }
     // `open` counts operand slots still to fill; a prefix array is one tree exactly when it
-    // never runs out of slots before the last node and has none left after it.
+    // never runs out of slots before the last node and has none left after it. `pending` holds,
+    // per operator on the path to the current node, its operands still to come (a fixed array:
+    // the constructor runs for every candidate a search makes).
     int open = 1;
-    std::vector<int> depth_stack;  // remaining operands per open operator, for the depth bound
+    std::array<int, kMaxDepth + 1> pending;
+    int path = 0;
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         if (open == 0) {
             return "nodes after the end of the tree at node " + std::to_string(i);
@@ -118,18 +122,20 @@ std::string Validate(SetKind set, std::span<const Node> nodes) {
         if (node.op == Op::kConstant && !(std::isfinite(node.value) && node.value >= 0.0)) {
             return "constant must be finite and non-negative at node " + std::to_string(i);
         }
-        open += Arity(node.op) - 1;
-        while (!depth_stack.empty() && depth_stack.back() == 0) {
-            depth_stack.pop_back();
+        const int arity = Arity(node.op);
+        open += arity - 1;
+        while (path > 0 && pending[path - 1] == 0) {
+            --path;
         }
-        if (!depth_stack.empty()) {
-            --depth_stack.back();
+        if (path > 0) {
+            --pending[path - 1];
         }
-        if (Arity(node.op) > 0) {
-            depth_stack.push_back(Arity(node.op));
-        }
-        if (static_cast<int>(depth_stack.size()) + (Arity(node.op) > 0 ? 0 : 1) > kMaxDepth) {
+        // This node sits path + 1 levels deep.
+        if (path + 1 > kMaxDepth) {
             return "formula deeper than " + std::to_string(kMaxDepth) + " levels";
+        }
+        if (arity > 0) {
+            pending[path++] = arity;
         }
     }
     if (open != 0) {
