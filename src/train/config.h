@@ -14,10 +14,12 @@ struct TrainConfig {
     double backbone_width = 1.0;    // channel multiplier
     int fpn_channels = 256;
     int tower_convs = 4;            // conv layers per FCOS head tower
+    int roi_batch_per_image = 512;  // Faster R-CNN: RoIs sampled per image for the box head
+    int roi_head_width = 1024;      // Faster R-CNN: width of the two fully connected layers
     std::string cls_loss = "fl";    // a known loss name or formula text (cls-binary set)
     std::string reg_loss = "giou";  // a known loss name or formula text (reg set)
     // Data: a Pascal VOC folder with ImageSets/Main/<split>.txt.
-    std::string data_root = "data/bccd/BCCD";
+    std::string data_root = "data/bccd";  // the repository's copy of BCCD
     std::string train_split = "train";
     std::string val_split = "val";
     std::vector<std::string> classes;  // empty: sorted names of the training split

@@ -7,7 +7,8 @@
 namespace autoloss::train {
 namespace {
 
-const std::string kBccd = std::string(AUTOLOSS_SHARED_DIR) + "/data/bccd_voc/BCCD";
+// The repository's own copy of BCCD, so the tests run on a fresh clone.
+const std::string kBccd = std::string(AUTOLOSS_SOURCE_DIR) + "/data/bccd";
 
 TEST(VocDatasetTest, ReadsBccdTrainSplit) {
     const DetectionSet set = ReadVocSplit(kBccd, "train");
