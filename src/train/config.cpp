@@ -37,6 +37,8 @@ const std::map<std::string, Field>& Fields() {
         {"backbone_width", Bind(&TrainConfig::backbone_width)},
         {"fpn_channels", Bind(&TrainConfig::fpn_channels)},
         {"tower_convs", Bind(&TrainConfig::tower_convs)},
+        {"roi_batch_per_image", Bind(&TrainConfig::roi_batch_per_image)},
+        {"roi_head_width", Bind(&TrainConfig::roi_head_width)},
         {"cls_loss", Bind(&TrainConfig::cls_loss)},
         {"reg_loss", Bind(&TrainConfig::reg_loss)},
         {"data_root", Bind(&TrainConfig::data_root)},
@@ -143,6 +145,8 @@ void ValidateTrainConfig(const TrainConfig& config) {
     if (config.warmup_iterations < 0) fail("warmup_iterations", "must be >= 0");
     if (config.threads < 0) fail("threads", "must be >= 0");
     if (config.tower_convs < 0) fail("tower_convs", "must be >= 0");
+    if (config.roi_batch_per_image < 1) fail("roi_batch_per_image", "must be at least 1");
+    if (config.roi_head_width < 1) fail("roi_head_width", "must be at least 1");
     if (!(config.divergence_factor > 1)) fail("divergence_factor", "must be > 1");
 }
 

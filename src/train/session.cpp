@@ -34,6 +34,8 @@ std::shared_ptr<detect::Detector> MakeFasterRcnn(const TrainConfig& config, int 
     options.backbone.depth = config.backbone_depth;
     options.backbone.width = config.backbone_width;
     options.fpn_channels = config.fpn_channels;
+    options.roi.batch_per_image = config.roi_batch_per_image;
+    options.roi.representation = config.roi_head_width;
     auto model = std::make_shared<detect::FasterRcnnImpl>(
         options, expr::ResolveFormula(config.cls_loss, expr::SetKind::kClsMulti),
         ResolveRegLoss(config));
