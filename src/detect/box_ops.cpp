@@ -1,5 +1,6 @@
 #include "detect/box_ops.h"
 
+#include <algorithm>
 #include <vector>
 
 #include <torch/torch.h>
@@ -67,17 +68,20 @@ at::Tensor BatchedNms(const at::Tensor& boxes,
     if (n == 0) {
         return torch::empty({0}, torch::kLong);
     }
-    // Shifting each class by more than the whole coordinate range makes boxes of different
-    // classes disjoint, so one pass over all boxes is per-class NMS.
-    const at::Tensor cpu_boxes = boxes.to(torch::kCPU, torch::kFloat);
-    const float span = (cpu_boxes.max().item<float>() - cpu_boxes.min().item<float>()) + 1.0f;
-    const at::Tensor shifted =
-        cpu_boxes + (classes.to(torch::kCPU, torch::kFloat) * span).unsqueeze(1);
     const at::Tensor order = std::get<1>(scores.to(torch::kCPU).sort(0, /*descending=*/true));
-    const at::Tensor sorted = shifted.index_select(0, order);
-    const at::Tensor overlap = (BoxIou(sorted, sorted) > iou_threshold).contiguous();
-    const auto over = overlap.accessor<bool, 2>();
-    const auto index = order.accessor<int64_t, 1>();
+    const at::Tensor sorted = boxes.to(torch::kCPU, torch::kFloat).index_select(0, order).contiguous();
+    const at::Tensor sorted_classes =
+        classes.to(torch::kCPU, torch::kLong).index_select(0, order).contiguous();
+    const float* b = sorted.data_ptr<float>();
+    const int64_t* c = sorted_classes.data_ptr<int64_t>();
+    const int64_t* index = order.data_ptr<int64_t>();
+    std::vector<float> area(n);
+    for (int64_t i = 0; i < n; ++i) {
+        area[i] = std::max(0.0f, b[4 * i + 2] - b[4 * i]) * std::max(0.0f, b[4 * i + 3] - b[4 * i + 1]);
+    }
+    // Greedy suppression row by row: each kept box is compared only with the lower-scoring boxes
+    // still alive, with no N x N matrix (an untrained model sends thousands of boxes here).
+    const float threshold = static_cast<float>(iou_threshold);
     std::vector<char> removed(n, 0);
     std::vector<int64_t> keep;
     for (int64_t i = 0; i < n; ++i) {
@@ -85,8 +89,20 @@ at::Tensor BatchedNms(const at::Tensor& boxes,
             continue;
         }
         keep.push_back(index[i]);
+        const float* bi = b + 4 * i;
         for (int64_t j = i + 1; j < n; ++j) {
-            removed[j] |= static_cast<char>(over[i][j]);
+            if (removed[j] || c[j] != c[i]) {
+                continue;
+            }
+            const float* bj = b + 4 * j;
+            const float w = std::min(bi[2], bj[2]) - std::max(bi[0], bj[0]);
+            const float h = std::min(bi[3], bj[3]) - std::max(bi[1], bj[1]);
+            if (w <= 0.0f || h <= 0.0f) {
+                continue;
+            }
+            const float inter = w * h;
+            const float uni = area[i] + area[j] - inter;
+            removed[j] = uni > 0.0f && inter > threshold * uni;
         }
     }
     return torch::tensor(keep, torch::kLong).to(boxes.device());
