@@ -20,6 +20,8 @@ nlohmann::json IdentityJson(const SearchConfig& config) {
         {"max_depth", config.limits.max_depth},
         {"max_size", config.limits.max_size},
         {"max_simulations_per_generation", config.max_simulations_per_generation},
+        {"threshold_fraction", config.threshold_fraction},
+        {"threshold_from_initial_loss", config.threshold_from_initial_loss},
     };
 }
 
@@ -42,6 +44,8 @@ void ValidateConfig(const SearchConfig& config) {
     require(config.max_evaluations >= 0, "max_evaluations", "must not be negative");
     require(config.max_simulations_per_generation >= 0, "max_simulations_per_generation",
             "must not be negative");
+    require(config.threshold_fraction >= 0 && config.threshold_fraction <= 10,
+            "threshold_fraction", "must lie in [0, 10]");
     require(config.limits.max_depth >= 2 && config.limits.max_depth <= expr::kMaxDepth,
             "max_depth", "must lie in [2, " + std::to_string(expr::kMaxDepth) + "]");
     const expr::Formula initial =

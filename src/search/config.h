@@ -30,6 +30,14 @@ struct SearchConfig {
     // Most candidates simulated per generation (0: every survivor of the cheap stages), in
     // candidate order, for when simulation is too slow for all survivors.
     int max_simulations_per_generation = 0;
+    // Model-optimization simulation keeps a candidate whose score reaches this fraction of the
+    // reference: L_I's own simulation score in generation 0, the previous generation's best
+    // loss's afterwards (SPEC.md §3 2c; 1 is the paper's rule, 0 turns the threshold off).
+    // Scores are taken to be non-negative, as AP is.
+    double threshold_fraction = 1.0;
+    // Whether generation 0 is thresholded by L_I's simulation score (the paper's rule, which
+    // costs one simulation of L_I); without it, generation 0 keeps every simulated candidate.
+    bool threshold_from_initial_loss = true;
 
     // Not part of the search's identity:
     int threads = 1;                // cheap screening threads (results do not depend on it)

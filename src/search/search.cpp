@@ -215,6 +215,43 @@ SearchResult Search::Run() {
         return result;
     };
 
+    // Generation 0's threshold: L_I's own simulation score, simulated once and kept in the
+    // record's meta table so a resumed search does not repeat it.
+    if (config_.generations > 0 && config_.threshold_from_initial_loss) {
+        std::optional<CostlyResult> reference;
+        if (record_ != nullptr) {
+            if (const auto stored = record_->Meta("initial_simulation")) {
+                const auto json = nlohmann::json::parse(*stored);
+                reference = json["ok"].get<bool>()
+                                ? CostlyResult::Score(json["score"].get<double>())
+                                : CostlyResult::Failure(json["failure"].get<std::string>());
+            }
+        }
+        if (!reference) {
+            if (!budget_left()) {
+                return finish();
+            }
+            reference = stages_.Simulate(initial);
+            ++stats.fresh_evaluations;
+            if (record_ != nullptr) {
+                record_->SetMeta("initial_simulation",
+                                 nlohmann::json{{"ok", reference->ok},
+                                                {"score", reference->score},
+                                                {"failure", reference->failure}}
+                                     .dump());
+            }
+        }
+        ++evaluations;
+        ++stats.simulations;
+        result.initial_simulation = *reference;
+        if (reference->ok) {
+            parents.front().simulation_score = reference->score;
+            if (config_.threshold_fraction > 0) {
+                threshold = config_.threshold_fraction * reference->score;
+            }
+        }
+    }
+
     for (int g = 0; g < config_.generations; ++g) {
         const auto generation_start = Clock::now();
         const std::vector<Offspring> offspring =
@@ -394,7 +431,9 @@ SearchResult Search::Run() {
             const std::vector<Individual> best_new = Best(proxied, 1);
             generation.best_id = best_new.front().id;
             generation.best_score = best_new.front().proxy_score;
-            threshold = best_new.front().simulation_score;
+            if (config_.threshold_fraction > 0) {
+                threshold = config_.threshold_fraction * *best_new.front().simulation_score;
+            }
             std::vector<Individual> pool = proxied;
             for (const Individual& parent : parents) {
                 if (parent.proxy_score) {

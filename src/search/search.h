@@ -37,6 +37,8 @@ struct SearchStats {
 
 // What a search ends with.
 struct SearchResult {
+    // L_I's simulation result, which sets generation 0's threshold (unset when no generation ran).
+    std::optional<CostlyResult> initial_simulation;
     int generations_completed = 0;
     std::string stop_reason;          // "generations", "evaluations" or "seconds"
     std::vector<Individual> parents;  // the final population's top P, best first
@@ -57,7 +59,8 @@ struct GenerationSummary {
 // The evolutionary loop of Algorithm 1 (SPEC.md §3): generation 0 mutates L_I; each generation
 // runs the cheap stages (check::Screener, on `config.threads` threads), sends every new
 // equivalence class among the survivors to CostlyStages::Simulate, keeps those at or above the
-// threshold (the simulation score of the previous generation's best loss; none in generation 0),
+// threshold (config.threshold_fraction times the simulation score of the previous generation's
+// best loss; in generation 0, of L_I, which is simulated once before it),
 // sends the K best to CostlyStages::Proxy, and keeps the top P by proxy score among the old
 // parents and the new results (our choice: elitist, so a good loss is never lost) as parents
 // of the next generation, bred by pair-wise crossover (p1) and mutation (p2).

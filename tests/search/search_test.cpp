@@ -23,8 +23,8 @@ namespace {
 using expr::SetKind;
 
 // A cheap stand-in for the detector stages: the closer a formula's values are to a target
-// loss's on fixed box pairs, the higher its score (0 for the target itself). Simulation and
-// proxy use different box pairs, as D_verify and the proxy set differ.
+// loss's on fixed box pairs, the higher its score, in (0, 1] like AP (1 for the target itself).
+// Simulation and proxy use different box pairs, as D_verify and the proxy set differ.
 class TargetScorer : public CostlyStages {
 public:
     TargetScorer(const std::string& target, SetKind set, int sleep_us = 0,
@@ -62,7 +62,7 @@ private:
         if (!log_path_.empty()) {
             std::ofstream(log_path_, std::ios::app) << "call\n";
         }
-        return CostlyResult::Score(-distance / got.size());
+        return CostlyResult::Score(1.0 / (1.0 + distance / got.size()));
     }
 
     expr::Formula target_;
@@ -148,6 +148,9 @@ TEST(SearchTest, RediscoversTheTargetWithinTwentyGenerationsOf128) {
         config.population = 128;
         config.generations = 20;
         config.crossover_probability = 0.3;
+        // The target lies past a valley (its neighbours score below GIoU), which a generation 0
+        // held to GIoU's own score rarely crosses: thresholds start with generation 1 here.
+        config.threshold_from_initial_loss = false;
         TargetScorer scorer(kTarget, SetKind::kReg);
         Search search(config, scorer, nullptr);
         const SearchResult result = search.Run();
@@ -159,6 +162,43 @@ TEST(SearchTest, RediscoversTheTargetWithinTwentyGenerationsOf128) {
         // The cheap stages spare the costly ones most candidates.
         EXPECT_LT(result.stats.simulations, result.stats.candidates / 2);
     }
+}
+
+TEST(SearchTest, HoldsGenerationZeroToAFractionOfTheInitialLossesScore) {
+    SearchConfig config = SmallConfig(3);
+    config.generations = 1;
+    config.threshold_fraction = 0.95;
+    TargetScorer scorer(kTarget, SetKind::kReg);
+    const std::string path = TempRecord("initial_threshold");
+    const SearchResult result = RunToRecord(config, path, false, scorer);
+    ASSERT_TRUE(result.initial_simulation.has_value());
+    ASSERT_TRUE(result.initial_simulation->ok);
+    Record record(path);
+    const auto generation = record.LoadGeneration(0);
+    ASSERT_TRUE(generation.has_value());
+    ASSERT_TRUE(generation->threshold.has_value());
+    EXPECT_DOUBLE_EQ(*generation->threshold, 0.95 * result.initial_simulation->score);
+    int below = 0;
+    int above = 0;
+    for (const CandidateRow& row : record.LoadCandidates(0)) {
+        if (!row.simulation_score || row.duplicate_of >= 0) {
+            continue;
+        }
+        if (*row.simulation_score < *generation->threshold) {
+            EXPECT_EQ(row.reason, "below_threshold") << row.prefix;
+            ++below;
+        } else {
+            EXPECT_NE(row.reason, "below_threshold") << row.prefix;
+            ++above;
+        }
+    }
+    EXPECT_GT(below, 0);
+    EXPECT_GT(above, 0);
+    // Resuming the finished search replays everything, L_I's simulation included.
+    const SearchResult resumed = RunToRecord(config, path, true, scorer);
+    EXPECT_EQ(resumed.stats.fresh_evaluations, 0);
+    ASSERT_TRUE(resumed.initial_simulation.has_value());
+    EXPECT_EQ(resumed.initial_simulation->score, result.initial_simulation->score);
 }
 
 TEST(SearchTest, WritesTheSameRecordOnOneAndTwoThreads) {
