@@ -44,10 +44,8 @@ const std::map<std::string, SearchSetter>& SearchKeys() {
          [](JobConfig& job, const YAML::Node& node) {
              job.search.limits.max_size = node.as<int>();
          }},
-        {"threshold_fraction",
-         [](JobConfig& job, const YAML::Node& node) {
-             job.threshold_fraction = node.as<double>();
-         }},
+        {"threshold_fraction", Into(&search::SearchConfig::threshold_fraction)},
+        {"threshold_from_initial_loss", Into(&search::SearchConfig::threshold_from_initial_loss)},
     };
     return keys;
 }
@@ -187,9 +185,6 @@ JobConfig LoadJobConfig(const std::string& path) {
     if (job.final_seeds.empty()) {
         throw InputError(where("final.seeds"), "needs at least one seed");
     }
-    if (!(job.threshold_fraction >= 0.0 && job.threshold_fraction <= 10.0)) {
-        throw InputError(where("search.threshold_fraction"), "must be in [0, 10]");
-    }
     search::ValidateConfig(job.search);
     for (const auto& [name, run] :
          {std::pair{"simulate", &job.simulate}, {"proxy", &job.proxy}, {"final", &job.final_run}}) {
@@ -239,7 +234,9 @@ std::string ToYaml(const JobConfig& config) {
     out << YAML::Key << "max_size" << YAML::Value << s.limits.max_size;
     out << YAML::Key << "max_simulations_per_generation" << YAML::Value
         << s.max_simulations_per_generation;
-    out << YAML::Key << "threshold_fraction" << YAML::Value << config.threshold_fraction;
+    out << YAML::Key << "threshold_fraction" << YAML::Value << s.threshold_fraction;
+    out << YAML::Key << "threshold_from_initial_loss" << YAML::Value
+        << s.threshold_from_initial_loss;
     out << YAML::Key << "threads" << YAML::Value << s.threads;
     out << YAML::Key << "max_evaluations" << YAML::Value << s.max_evaluations;
     out << YAML::Key << "max_seconds" << YAML::Value << s.max_seconds;

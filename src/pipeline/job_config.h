@@ -19,9 +19,6 @@ struct JobConfig {
     std::string source;  // the file it was read from
     Branch branch = Branch::kReg;
     search::SearchConfig search;  // search.set follows from branch and detector
-    // Model-optimization simulation keeps a candidate whose D_verify AP reaches this fraction of
-    // the previous generation's best loss's (SPEC.md §3 2c; 1 is the paper's rule).
-    double threshold_fraction = 1.0;
     // Data: a Pascal VOC folder. The proxy task trains on train_split and is scored on
     // val_split; D_verify (one image per category) is drawn from train_split; the final check
     // retrains on train_split and is scored on test_split, which the search never sees.

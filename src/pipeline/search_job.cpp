@@ -91,6 +91,11 @@ std::string Summary(const search::SearchResult& result,
         out += line;
     };
     const search::SearchStats& stats = result.stats;
+    if (result.initial_simulation) {
+        add("initial loss on D_verify", result.initial_simulation->ok
+                                            ? "AP " + Fixed(result.initial_simulation->score)
+                                            : result.initial_simulation->failure);
+    }
     add("generations completed", std::to_string(result.generations_completed) + " (stopped by " +
                                      result.stop_reason + ")");
     add("candidates generated", std::to_string(stats.candidates));
