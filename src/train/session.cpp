@@ -60,6 +60,8 @@ std::shared_ptr<detect::Detector> MakeDetector(const TrainConfig& config, int nu
     options.backbone.width = config.backbone_width;
     options.fpn_channels = config.fpn_channels;
     options.tower_convs = config.tower_convs;
+    // TODO(#5): a `device` config key; models are built on the CPU, and only the code paths
+    // (device-following tensors, CPU-only autocast calls guarded by the precision) keep CUDA open.
     auto model = std::make_shared<detect::FcosImpl>(options, cls, reg);
     model->SetPrecision(
         ResolvedPrecision(config) == "bf16" ? detect::Precision::kBFloat16 : detect::Precision::kFloat32,
