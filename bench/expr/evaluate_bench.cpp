@@ -31,8 +31,8 @@ std::vector<Program> Stream() {
 template <typename T>
 void EvaluateStream(benchmark::State& state) {
     const bool with_gradient = state.range(2) != 0;
-    const testing::RandomBatch data(SetKind::kClsMulti, static_cast<int>(state.range(0)),
-                                    static_cast<int>(state.range(1)), 5);
+    const testing::RandomBatch data(
+        SetKind::kClsMulti, static_cast<int>(state.range(0)), static_cast<int>(state.range(1)), 5);
     std::vector<std::vector<T>> typed;
     Batch<T> batch{data.rows, data.classes, {}};
     for (std::size_t k = 0; k < data.inputs.size(); ++k) {

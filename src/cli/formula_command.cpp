@@ -51,11 +51,16 @@ void Show(const FormulaOptions& options) {
         return;
     }
     for (const char* key : {"set", "prefix", "infix", "simplified", "simplified_prefix", "latex"}) {
-        std::printf("%-18s %s\n", (std::string(key) + ":").c_str(),
-                    out[key].get<std::string>().c_str());
+        std::printf(
+            "%-18s %s\n", (std::string(key) + ":").c_str(), out[key].get<std::string>().c_str());
     }
-    std::printf("%-18s %d\n%-18s %d\n%-18s %s\n", "size:", formula.size(), "depth:",
-                formula.Depth(), "hash:", out["hash"].get<std::string>().c_str());
+    std::printf("%-18s %d\n%-18s %d\n%-18s %s\n",
+                "size:",
+                formula.size(),
+                "depth:",
+                formula.Depth(),
+                "hash:",
+                out["hash"].get<std::string>().c_str());
     std::printf("pytorch:\n%s", out["pytorch"].get<std::string>().c_str());
 }
 
@@ -102,8 +107,8 @@ void Eval(const FormulaOptions& options) {
         std::cout << out.dump() << "\n";
         return;
     }
-    std::printf("formula: %s (%s)\n", expr::PrintInfix(formula).c_str(),
-                std::string(set.name()).c_str());
+    std::printf(
+        "formula: %s (%s)\n", expr::PrintInfix(formula).c_str(), std::string(set.name()).c_str());
     std::printf("value: %s\n", out["value"].dump().c_str());
     if (grad_input) {
         std::printf("grad d(sum value)/d%s: %s\n",
@@ -145,10 +150,12 @@ void AddFormulaCommands(CLI::App& app) {
         "eval", "Evaluate on named input arrays, optionally with a gradient");
     eval->add_option("FORMULA", options->formula, formula_help)->required();
     eval->add_option("--set", options->set, set_help);
-    eval->add_option("--inputs", options->inputs,
+    eval->add_option("--inputs",
+                     options->inputs,
                      "JSON object mapping the set's input names to nested arrays")
         ->required();
-    eval->add_option("--grad", options->grad,
+    eval->add_option("--grad",
+                     options->grad,
                      "Also print the gradient of the summed loss with respect to this input");
     eval->add_flag("--json", options->json, "Print {\"value\": [...], \"grad\": [...]}");
     eval->callback([options] { Eval(*options); });

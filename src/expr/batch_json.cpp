@@ -28,7 +28,9 @@ Batch<double> BatchData::View() const {
     return batch;
 }
 
-BatchData ReadBatchJson(const nlohmann::json& json, const Formula& formula, std::string_view source) {
+BatchData ReadBatchJson(const nlohmann::json& json,
+                        const Formula& formula,
+                        std::string_view source) {
     const PrimitiveSet& set = formula.primitive_set();
     const std::string where(source);
     if (!json.is_object()) {
@@ -46,16 +48,18 @@ BatchData ReadBatchJson(const nlohmann::json& json, const Formula& formula, std:
             for (const InputInfo& input : set.inputs()) {
                 known += (known.empty() ? "" : ", ") + std::string(input.name);
             }
-            throw InputError(where, "'" + name + "' is not an input of the " +
-                                        std::string(set.name()) + " set (inputs: " + known + ")");
+            throw InputError(where,
+                             "'" + name + "' is not an input of the " + std::string(set.name()) +
+                                 " set (inputs: " + known + ")");
         }
         const std::string shape = classwise ? "[rows][classes]" : "[rows]";
         if (!array.is_array() || array.empty()) {
             throw InputError(where, "input " + name + " must be a non-empty array " + shape);
         }
         if (rows >= 0 && static_cast<int>(array.size()) != rows) {
-            throw InputError(where, "input " + name + " has " + std::to_string(array.size()) +
-                                        " rows, other inputs have " + std::to_string(rows));
+            throw InputError(where,
+                             "input " + name + " has " + std::to_string(array.size()) +
+                                 " rows, other inputs have " + std::to_string(rows));
         }
         rows = static_cast<int>(array.size());
         std::vector<double>& values = data.inputs[*index];
@@ -66,12 +70,13 @@ BatchData ReadBatchJson(const nlohmann::json& json, const Formula& formula, std:
                 continue;
             }
             if (!array[r].is_array() || array[r].empty()) {
-                throw InputError(where, row_name + " must be a non-empty array (shape " + shape +
-                                            ")");
+                throw InputError(where,
+                                 row_name + " must be a non-empty array (shape " + shape + ")");
             }
             if (classes >= 0 && static_cast<int>(array[r].size()) != classes) {
-                throw InputError(where, row_name + " has " + std::to_string(array[r].size()) +
-                                            " classes, expected " + std::to_string(classes));
+                throw InputError(where,
+                                 row_name + " has " + std::to_string(array[r].size()) +
+                                     " classes, expected " + std::to_string(classes));
             }
             classes = static_cast<int>(array[r].size());
             for (std::size_t c = 0; c < array[r].size(); ++c) {
@@ -82,8 +87,9 @@ BatchData ReadBatchJson(const nlohmann::json& json, const Formula& formula, std:
     }
     for (std::size_t k = 0; k < set.inputs().size(); ++k) {
         if (formula.Uses(static_cast<int>(k)) && data.inputs[k].empty()) {
-            throw InputError(where, "the formula reads input " + std::string(set.inputs()[k].name) +
-                                        ", which is missing");
+            throw InputError(where,
+                             "the formula reads input " + std::string(set.inputs()[k].name) +
+                                 ", which is missing");
         }
     }
     if (rows < 0) {

@@ -23,7 +23,9 @@ struct BatchData {
 // PY, NY; U, I, E) to nested arrays: [rows][classes] for the classification sets, [rows] for
 // regression. Every input the formula reads must be present; all must agree in shape. Throws
 // InputError naming `source`, the input and the offending index.
-BatchData ReadBatchJson(const nlohmann::json& json, const Formula& formula, std::string_view source);
+BatchData ReadBatchJson(const nlohmann::json& json,
+                        const Formula& formula,
+                        std::string_view source);
 
 // `values` as nested arrays: [rows] for kRow, [rows][classes] for kFull.
 nlohmann::json ToJson(std::span<const double> values, Extent extent, int rows, int classes);

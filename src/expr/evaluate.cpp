@@ -14,8 +14,8 @@ namespace {
 // folds away and each operator's loop is a plain loop the compiler can vectorise.
 template <typename F>
 void WithConstantOp(Op op, F&& f) {
-#define AUTOLOSS_OP_CASE(name) \
-    case Op::name:             \
+#define AUTOLOSS_OP_CASE(name)                     \
+    case Op::name:                                 \
         f(std::integral_constant<Op, Op::name>{}); \
         return;
     switch (op) {
@@ -227,12 +227,10 @@ std::span<const T> Evaluator<T>::Forward(const Program& program, const Batch<T>&
             }
         }
     } else {
-        ForEachBroadcast(out_extent,
-                         root_extent,
-                         root_extent,
-                         rows_,
-                         classes_,
-                         [&](auto io, auto ia, auto) { output_[io] = root[ia]; });
+        ForEachBroadcast(
+            out_extent, root_extent, root_extent, rows_, classes_, [&](auto io, auto ia, auto) {
+                output_[io] = root[ia];
+            });
     }
     return output_;
 }
@@ -271,9 +269,8 @@ std::span<const T> Evaluator<T>::Backward(const Program& program,
     // Seed: how many output elements each root element feeds (a broadcast root feeds many).
     const Extent root_extent = instructions[n - 1].extent;
     const Extent out_extent = set.output_extent();
-    const T seed = root_extent > out_extent
-                       ? T(1)
-                       : static_cast<T>(Size(out_extent) / Size(root_extent));
+    const T seed =
+        root_extent > out_extent ? T(1) : static_cast<T>(Size(out_extent) / Size(root_extent));
     std::fill(adjoints_.begin() + offsets_[n - 1], adjoints_.end(), seed);
 
     for (std::size_t k = n; k-- > 0;) {
@@ -345,21 +342,29 @@ std::span<const T> Evaluator<T>::Backward(const Program& program,
             const T g = adjoint[io];
             switch (ins.op) {
                 case Op::kAdd:
-                    if (into_a) adjoint_a[ia] += g;
-                    if (into_b) adjoint_b[ib] += g;
+                    if (into_a)
+                        adjoint_a[ia] += g;
+                    if (into_b)
+                        adjoint_b[ib] += g;
                     break;
                 case Op::kSub:
-                    if (into_a) adjoint_a[ia] += g;
-                    if (into_b) adjoint_b[ib] -= g;
+                    if (into_a)
+                        adjoint_a[ia] += g;
+                    if (into_b)
+                        adjoint_b[ib] -= g;
                     break;
                 case Op::kMul:
-                    if (into_a) adjoint_a[ia] += g * b[ib];
-                    if (into_b) adjoint_b[ib] += g * a[ia];
+                    if (into_a)
+                        adjoint_a[ia] += g * b[ib];
+                    if (into_b)
+                        adjoint_b[ib] += g * a[ia];
                     break;
                 default: {  // Div
                     const T denominator = b[ib] + T(kLogDivEpsilon);
-                    if (into_a) adjoint_a[ia] += g / denominator;
-                    if (into_b) adjoint_b[ib] -= g * a[ia] / (denominator * denominator);
+                    if (into_a)
+                        adjoint_a[ia] += g / denominator;
+                    if (into_b)
+                        adjoint_b[ib] -= g * a[ia] / (denominator * denominator);
                 }
             }
         });

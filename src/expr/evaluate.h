@@ -22,23 +22,23 @@ struct Batch {
 // One step of a compiled formula: compute slot `index` from the slots `a` and `b`.
 struct Instruction {
     Op op;
-    Extent extent;      // extent of the result, from broadcasting the operands
-    std::uint8_t input; // for kInput
-    int a = -1;         // first operand's slot (unary and binary operators)
-    int b = -1;         // second operand's slot (binary operators)
-    double value = 0;   // for kConstant
+    Extent extent;       // extent of the result, from broadcasting the operands
+    std::uint8_t input;  // for kInput
+    int a = -1;          // first operand's slot (unary and binary operators)
+    int b = -1;          // second operand's slot (binary operators)
+    double value = 0;    // for kConstant
 };
 
 // A formula compiled for evaluation: instructions in dependency order, operands always earlier.
 // The last instruction is the root. Independent of element type and batch size.
 class Program {
-public:
+  public:
     explicit Program(const Formula& formula);
 
     SetKind set() const { return set_; }
     std::span<const Instruction> instructions() const { return instructions_; }
 
-private:
+  private:
     SetKind set_;
     std::vector<Instruction> instructions_;
 };
@@ -48,7 +48,7 @@ private:
 // use one per thread.
 template <typename T>
 class Evaluator {
-public:
+  public:
     // Per-sample loss of `program` on `batch`: [rows] for the multi-class and regression sets
     // (a class-wise root is summed over classes), [rows, classes] for the binary set; scalars
     // broadcast. The span stays valid until the next call.
@@ -59,7 +59,7 @@ public:
     // after Forward() with the same program and batch.
     std::span<const T> Backward(const Program& program, const Batch<T>& batch, int input);
 
-private:
+  private:
     std::size_t Size(Extent extent) const;
 
     int rows_ = 0;

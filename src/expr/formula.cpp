@@ -14,7 +14,9 @@ Formula::Formula(SetKind set, std::vector<Node> nodes) : set_(set), nodes_(std::
     AUTOLOSS_CHECK(problem.empty(), problem.c_str());
 }
 
-Formula Formula::Input(SetKind set, int index) { return Formula(set, {InputNode(index)}); }
+Formula Formula::Input(SetKind set, int index) {
+    return Formula(set, {InputNode(index)});
+}
 
 int Formula::Depth() const {
     // Walk the prefix array from the back: each operator's depth is one more than the deepest
@@ -86,11 +88,17 @@ bool Formula::Uses(int index) const {
     return false;
 }
 
-Node InputNode(int index) { return Node{Op::kInput, static_cast<std::uint8_t>(index), 0.0}; }
+Node InputNode(int index) {
+    return Node{Op::kInput, static_cast<std::uint8_t>(index), 0.0};
+}
 
-Node ConstantNode(double value) { return Node{Op::kConstant, 0, value}; }
+Node ConstantNode(double value) {
+    return Node{Op::kConstant, 0, value};
+}
 
-Node OpNode(Op op) { return Node{op, 0, 0.0}; }
+Node OpNode(Op op) {
+    return Node{op, 0, 0.0};
+}
 
 std::string Validate(SetKind set, std::span<const Node> nodes) {
     const PrimitiveSet& primitives = PrimitiveSet::Get(set);

@@ -27,7 +27,7 @@ inline constexpr int kMaxDepth = 200;
 // order (each operator followed by its operands' subtrees). Cheap to copy, hash and compare;
 // the array is always a single well-formed tree with at most kMaxDepth levels.
 class Formula {
-public:
+  public:
     // Builds from prefix-ordered nodes; aborts unless they form one tree valid in `set`
     // (parsers check user text first and report errors properly).
     Formula(SetKind set, std::vector<Node> nodes);
@@ -63,7 +63,7 @@ public:
 
     bool operator==(const Formula&) const = default;
 
-private:
+  private:
     SetKind set_;
     std::vector<Node> nodes_;
 };

@@ -10,7 +10,7 @@ namespace autoloss::expr {
 // A published loss written in the search space (SPEC.md §2), usable by name wherever a formula
 // is accepted.
 struct KnownLoss {
-    std::string_view name;    // lowercase, e.g. "cse-autoloss-b-cls"
+    std::string_view name;  // lowercase, e.g. "cse-autoloss-b-cls"
     SetKind set;
     std::string_view prefix;  // the formula in the release's prefix form
     std::string_view description;

@@ -111,7 +111,9 @@ inline T UnaryDerivative(Op op, T x, T y) {
 // Whether autograd applies the derivative of `op` as a mask (PyTorch's relu and clamp select
 // the incoming gradient or zero) rather than a product, so an infinite incoming gradient
 // becomes 0, not NaN, where the derivative is 0.
-constexpr bool DerivativeIsMask(Op op) { return op == Op::kRelu || op == Op::kExp; }
+constexpr bool DerivativeIsMask(Op op) {
+    return op == Op::kRelu || op == Op::kExp;
+}
 
 // Value of element-wise binary `op` (Add, Sub, Mul, Div).
 template <typename T>

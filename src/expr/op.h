@@ -56,28 +56,17 @@ struct OpInfo {
 namespace detail {
 // Indexed by Op; Info() checks the order.
 inline constexpr OpInfo kOps[kOpCount] = {
-    {Op::kInput, 0, "", ""},
-    {Op::kConstant, 0, "", ""},
-    {Op::kNeg, 1, "Neg", "neg"},
-    {Op::kAbs, 1, "Abs", "abs"},
-    {Op::kTanh, 1, "Tanh", "tanh"},
-    {Op::kRelu, 1, "Relu", "relu"},
-    {Op::kSin, 1, "Sin", "sin"},
-    {Op::kCos, 1, "Cos", "cos"},
-    {Op::kSig, 1, "Sig", "sig"},
-    {Op::kSoftplus, 1, "Softplus", "softplus"},
-    {Op::kExp, 1, "Exp", "exp"},
-    {Op::kLog, 1, "Log", "log"},
-    {Op::kSqrt, 1, "Sqrt", "sqrt"},
-    {Op::kSoftmax, 1, "Softmax", "softmax"},
-    {Op::kSgdf, 1, "Sgdf", "sgdf"},
-    {Op::kSalf, 1, "Salf", "salf"},
-    {Op::kSerf, 1, "Serf", "serf"},
-    {Op::kSerfc, 1, "Serfc", "serfc"},
-    {Op::kAdd, 2, "Add", "add"},
-    {Op::kSub, 2, "Sub", "sub"},
-    {Op::kMul, 2, "Mul", "mul"},
-    {Op::kDiv, 2, "Div", "div"},
+    {Op::kInput, 0, "", ""},        {Op::kConstant, 0, "", ""},
+    {Op::kNeg, 1, "Neg", "neg"},    {Op::kAbs, 1, "Abs", "abs"},
+    {Op::kTanh, 1, "Tanh", "tanh"}, {Op::kRelu, 1, "Relu", "relu"},
+    {Op::kSin, 1, "Sin", "sin"},    {Op::kCos, 1, "Cos", "cos"},
+    {Op::kSig, 1, "Sig", "sig"},    {Op::kSoftplus, 1, "Softplus", "softplus"},
+    {Op::kExp, 1, "Exp", "exp"},    {Op::kLog, 1, "Log", "log"},
+    {Op::kSqrt, 1, "Sqrt", "sqrt"}, {Op::kSoftmax, 1, "Softmax", "softmax"},
+    {Op::kSgdf, 1, "Sgdf", "sgdf"}, {Op::kSalf, 1, "Salf", "salf"},
+    {Op::kSerf, 1, "Serf", "serf"}, {Op::kSerfc, 1, "Serfc", "serfc"},
+    {Op::kAdd, 2, "Add", "add"},    {Op::kSub, 2, "Sub", "sub"},
+    {Op::kMul, 2, "Mul", "mul"},    {Op::kDiv, 2, "Div", "div"},
     {Op::kDot, 2, "Dot", "dot"},
 };
 
@@ -93,16 +82,22 @@ static_assert(TableInOrder(), "operator table out of order");
 }  // namespace detail
 
 // The facts of `op` (inline: the evaluator and the variation operators ask for every node).
-constexpr const OpInfo& Info(Op op) { return detail::kOps[static_cast<int>(op)]; }
+constexpr const OpInfo& Info(Op op) {
+    return detail::kOps[static_cast<int>(op)];
+}
 
 // Number of operands of `op` (0 for leaves).
-constexpr int Arity(Op op) { return Info(op).arity; }
+constexpr int Arity(Op op) {
+    return Info(op).arity;
+}
 
 // Looks an operator up by its release spelling (`"Sgdf"`) or, with `infix`, its readable one
 // (`"sgdf"`); leaves are never found.
 std::optional<Op> FindOp(std::string_view name, bool infix);
 
 // True for the element-wise binary operators whose operands commute.
-inline bool IsCommutative(Op op) { return op == Op::kAdd || op == Op::kMul || op == Op::kDot; }
+inline bool IsCommutative(Op op) {
+    return op == Op::kAdd || op == Op::kMul || op == Op::kDot;
+}
 
 }  // namespace autoloss::expr

@@ -13,8 +13,18 @@ namespace autoloss::expr {
 
 namespace {
 
-enum class TokenKind { kIdentifier, kNumber, kOpen, kClose, kComma, kPlus, kMinus, kStar, kSlash,
-                       kEnd };
+enum class TokenKind {
+    kIdentifier,
+    kNumber,
+    kOpen,
+    kClose,
+    kComma,
+    kPlus,
+    kMinus,
+    kStar,
+    kSlash,
+    kEnd
+};
 
 struct Token {
     TokenKind kind;
@@ -34,7 +44,7 @@ std::string Quote(std::string_view text) {
 // A parse error that remembers where it happened, so ParseAnySet can report the set in which
 // parsing got furthest.
 class ParseError : public InputError {
-public:
+  public:
     ParseError(std::string_view text, int position, const std::string& message)
         : InputError("formula " + Quote(text) + " at character " + std::to_string(position),
                      message),
@@ -42,7 +52,7 @@ public:
 
     int position() const { return position_; }
 
-private:
+  private:
     int position_;
 };
 
@@ -86,9 +96,11 @@ std::vector<Token> Tokenize(std::string_view text) {
                 if (digits < text.size() && (text[digits] == '+' || text[digits] == '-')) {
                     ++digits;
                 }
-                if (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
+                if (digits < text.size() &&
+                    std::isdigit(static_cast<unsigned char>(text[digits]))) {
                     end = digits;
-                    while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) {
+                    while (end < text.size() &&
+                           std::isdigit(static_cast<unsigned char>(text[end]))) {
                         ++end;
                     }
                 }
@@ -99,13 +111,27 @@ std::vector<Token> Tokenize(std::string_view text) {
         }
         TokenKind kind;
         switch (c) {
-            case '(': kind = TokenKind::kOpen; break;
-            case ')': kind = TokenKind::kClose; break;
-            case ',': kind = TokenKind::kComma; break;
-            case '+': kind = TokenKind::kPlus; break;
-            case '-': kind = TokenKind::kMinus; break;
-            case '*': kind = TokenKind::kStar; break;
-            case '/': kind = TokenKind::kSlash; break;
+            case '(':
+                kind = TokenKind::kOpen;
+                break;
+            case ')':
+                kind = TokenKind::kClose;
+                break;
+            case ',':
+                kind = TokenKind::kComma;
+                break;
+            case '+':
+                kind = TokenKind::kPlus;
+                break;
+            case '-':
+                kind = TokenKind::kMinus;
+                break;
+            case '*':
+                kind = TokenKind::kStar;
+                break;
+            case '/':
+                kind = TokenKind::kSlash;
+                break;
             default:
                 Fail(text, position, std::string("unexpected character '") + c + "'");
         }
@@ -122,7 +148,7 @@ std::string Describe(const Token& token) {
 
 // Recursive-descent parser shared by both forms; the grammar differs only in ParseOperand().
 class Parser {
-public:
+  public:
     Parser(std::string_view text, SetKind set, const ParseOptions& options, bool infix)
         : text_(text),
           set_(PrimitiveSet::Get(set)),
@@ -145,21 +171,23 @@ public:
         return Formula(set_.kind(), std::move(nodes_));
     }
 
-private:
+  private:
     const Token& Peek() const { return tokens_[next_]; }
     const Token& Take() { return tokens_[next_ < tokens_.size() - 1 ? next_++ : next_]; }
 
     void Expect(TokenKind kind, const char* what) {
         if (Peek().kind != kind) {
-            Fail(text_, Peek().position, std::string("expected ") + what + ", found " +
-                                              Describe(Peek()));
+            Fail(text_,
+                 Peek().position,
+                 std::string("expected ") + what + ", found " + Describe(Peek()));
         }
         Take();
     }
 
     void CheckDepth(int depth, const Token& at) {
         if (depth > kMaxRecursion) {
-            Fail(text_, at.position,
+            Fail(text_,
+                 at.position,
                  "formula nested deeper than " + std::to_string(kMaxDepth) + " levels");
         }
     }
@@ -167,8 +195,10 @@ private:
     // Emits an operator node; its operands follow in prefix order.
     std::size_t EmitOp(Op op, const Token& at) {
         if (!set_.Allows(op)) {
-            Fail(text_, at.position, "operator '" + std::string(at.text) + "' is not in the " +
-                                         std::string(set_.name()) + " set");
+            Fail(text_,
+                 at.position,
+                 "operator '" + std::string(at.text) + "' is not in the " +
+                     std::string(set_.name()) + " set");
         }
         nodes_.push_back(OpNode(op));
         return nodes_.size() - 1;
@@ -183,8 +213,10 @@ private:
             Fail(text_, token.position, "malformed number '" + std::string(token.text) + "'");
         }
         if (!options_.any_constant && value != 1.0 && value != 2.0 && value != 3.0) {
-            Fail(text_, token.position, "constant '" + std::string(token.text) +
-                                            "' is not in the search space (only 1, 2 and 3)");
+            Fail(text_,
+                 token.position,
+                 "constant '" + std::string(token.text) +
+                     "' is not in the search space (only 1, 2 and 3)");
         }
         nodes_.push_back(ConstantNode(value));
     }
@@ -192,18 +224,20 @@ private:
     void EmitInput(const Token& token) {
         const auto index = set_.FindInput(token.text, infix_);
         if (!index && FindOp(token.text, infix_)) {
-            Fail(text_, token.position, "operator '" + std::string(token.text) +
-                                            "' needs its operands in parentheses");
+            Fail(text_,
+                 token.position,
+                 "operator '" + std::string(token.text) + "' needs its operands in parentheses");
         }
         if (!index) {
             std::string known;
             for (const InputInfo& input : set_.inputs()) {
-                known += (known.empty() ? "" : ", ") + std::string(infix_ ? input.letter : input.name);
+                known +=
+                    (known.empty() ? "" : ", ") + std::string(infix_ ? input.letter : input.name);
             }
-            Fail(text_, token.position, "'" + std::string(token.text) +
-                                            "' is not an input of the " +
-                                            std::string(set_.name()) + " set (inputs: " + known +
-                                            ")");
+            Fail(text_,
+                 token.position,
+                 "'" + std::string(token.text) + "' is not an input of the " +
+                     std::string(set_.name()) + " set (inputs: " + known + ")");
         }
         nodes_.push_back(InputNode(*index));
     }
@@ -214,18 +248,20 @@ private:
         for (int k = 0; k < arity; ++k) {
             if (k > 0) {
                 if (Peek().kind == TokenKind::kClose) {
-                    Fail(text_, Peek().position, "'" + std::string(name.text) + "' takes " +
-                                                     std::to_string(arity) + " operands, got " +
-                                                     std::to_string(k));
+                    Fail(text_,
+                         Peek().position,
+                         "'" + std::string(name.text) + "' takes " + std::to_string(arity) +
+                             " operands, got " + std::to_string(k));
                 }
                 Expect(TokenKind::kComma, "','");
             }
             infix_ ? ParseSum(depth + 1) : ParsePrefixTerm(depth + 1);
         }
         if (Peek().kind == TokenKind::kComma) {
-            Fail(text_, Peek().position, "'" + std::string(name.text) + "' takes " +
-                                             std::to_string(arity) + " operand" +
-                                             (arity == 1 ? "" : "s") + ", got more");
+            Fail(text_,
+                 Peek().position,
+                 "'" + std::string(name.text) + "' takes " + std::to_string(arity) + " operand" +
+                     (arity == 1 ? "" : "s") + ", got more");
         }
         Expect(TokenKind::kClose, "')'");
     }
@@ -256,15 +292,14 @@ private:
                 ParseNamed(token, depth);
                 return;
             default:
-                Fail(text_, token.position, "expected an operator, input or constant, found " +
-                                                Describe(token));
+                Fail(text_,
+                     token.position,
+                     "expected an operator, input or constant, found " + Describe(token));
         }
     }
 
     // Infix form, by precedence: sum := product (('+'|'-') product)*.
-    void ParseSum(int depth) {
-        ParseBinaryChain(depth, /*additive=*/true);
-    }
+    void ParseSum(int depth) { ParseBinaryChain(depth, /*additive=*/true); }
 
     // Left-associative chain of one precedence level. Operands are parsed into their own
     // node lists first, because in prefix order the operator precedes its left operand.
@@ -354,8 +389,8 @@ bool LooksPrefix(std::string_view text) {
 }  // namespace
 
 Formula Parse(std::string_view text, SetKind set, const ParseOptions& options) {
-    const bool infix = options.form == TextForm::kInfix ||
-                       (options.form == TextForm::kAuto && !LooksPrefix(text));
+    const bool infix =
+        options.form == TextForm::kInfix || (options.form == TextForm::kAuto && !LooksPrefix(text));
     return Parser(text, set, options, infix).Run();
 }
 
@@ -380,8 +415,8 @@ Formula ResolveFormula(std::string_view text,
         if (set && *set != known->set) {
             throw InputError("formula '" + std::string(text) + "'",
                              "the known loss belongs to the " +
-                                 std::string(PrimitiveSet::Get(known->set).name()) +
-                                 " set, not " + std::string(PrimitiveSet::Get(*set).name()));
+                                 std::string(PrimitiveSet::Get(known->set).name()) + " set, not " +
+                                 std::string(PrimitiveSet::Get(*set).name()));
         }
         return known->Parsed();
     }

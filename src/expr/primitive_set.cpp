@@ -9,8 +9,11 @@ namespace {
 constexpr std::array<InputInfo, 3> kMultiInputs = {{
     {"X", "x", "x", "logits [B, C+1], background last"},
     {"Y", "y", "y", "one-hot target [B, C+1]"},
-    {"Z", "w", "w", "IoU weight [B, C+1]: IoU with the ground truth on positive rows, 1 on "
-                    "negative rows"},
+    {"Z",
+     "w",
+     "w",
+     "IoU weight [B, C+1]: IoU with the ground truth on positive rows, 1 on "
+     "negative rows"},
 }};
 
 constexpr std::array<InputInfo, 4> kBinaryInputs = {{

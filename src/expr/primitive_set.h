@@ -33,7 +33,7 @@ struct InputInfo {
 
 // Inputs and allowed operators of one search space.
 class PrimitiveSet {
-public:
+  public:
     // The set of `kind`; the three sets are immutable singletons.
     static const PrimitiveSet& Get(SetKind kind);
 
@@ -59,7 +59,7 @@ public:
     // Index of the input called `name` (release name, or paper letter with `infix`).
     std::optional<int> FindInput(std::string_view name, bool infix) const;
 
-private:
+  private:
     PrimitiveSet(SetKind kind,
                  std::string_view name,
                  std::span<const InputInfo> inputs,

@@ -31,7 +31,7 @@ std::string Parenthesize(const Rendered& operand, int at_least, bool latex = fal
 // Shared layout of the three expression notations: sums, products and negation print alike;
 // the notations differ in their leaves, calls and a few special operators.
 class Notation {
-public:
+  public:
     explicit Notation(const PrimitiveSet& set) : set_(set) {}
     virtual ~Notation() = default;
 
@@ -77,10 +77,8 @@ public:
         }
     }
 
-protected:
-    virtual std::string Letter(int input) const {
-        return std::string(set_.inputs()[input].letter);
-    }
+  protected:
+    virtual std::string Letter(int input) const { return std::string(set_.inputs()[input].letter); }
     virtual std::string MulSymbol() const { return " * "; }
     virtual std::string Wrap(const Rendered& operand, int at_least) const {
         return Parenthesize(operand, at_least);
@@ -90,13 +88,13 @@ protected:
 };
 
 class LatexNotation : public Notation {
-public:
+  public:
     using Notation::Notation;
 
     Rendered Operator(Op op, const std::vector<Rendered>& operands) const override {
         const Rendered& a = operands[0];
-        const Extent extent = ResultExtent(
-            op, a.extent, operands.size() > 1 ? operands[1].extent : Extent::kScalar);
+        const Extent extent =
+            ResultExtent(op, a.extent, operands.size() > 1 ? operands[1].extent : Extent::kScalar);
         auto call = [&](std::string_view name) {
             return Rendered{std::string(name) + "\\left(" + a.text + "\\right)", kAtom, extent};
         };
@@ -142,10 +140,8 @@ public:
         }
     }
 
-protected:
-    std::string Letter(int input) const override {
-        return std::string(set_.inputs()[input].latex);
-    }
+  protected:
+    std::string Letter(int input) const override { return std::string(set_.inputs()[input].latex); }
     std::string MulSymbol() const override { return " \\cdot "; }
     std::string Wrap(const Rendered& operand, int at_least) const override {
         return Parenthesize(operand, at_least, /*latex=*/true);
@@ -155,14 +151,14 @@ protected:
 // PyTorch code. Per-sample values of the multi-class set are kept as [B, 1] (keepdim) so they
 // broadcast along the classes exactly as the evaluator's row extent does.
 class PytorchNotation : public Notation {
-public:
+  public:
     explicit PytorchNotation(const PrimitiveSet& set)
         : Notation(set), reference_(std::string(set.inputs()[0].letter)) {}
 
     Rendered Operator(Op op, const std::vector<Rendered>& operands) const override {
         const Rendered& a = operands[0];
-        const Extent extent = ResultExtent(
-            op, a.extent, operands.size() > 1 ? operands[1].extent : Extent::kScalar);
+        const Extent extent =
+            ResultExtent(op, a.extent, operands.size() > 1 ? operands[1].extent : Extent::kScalar);
         // Torch functions need a tensor: a constant subexpression becomes a 0-d tensor of the
         // inputs' dtype and device.
         const std::string arg =
@@ -236,7 +232,7 @@ public:
 
     const std::set<Op>& helpers() const { return helpers_; }
 
-private:
+  private:
     // A value widened to the full [rows, classes] grid, for the class-wise operators.
     std::string Spread(const Rendered& value) const {
         if (value.extent == Extent::kFull) {
@@ -343,22 +339,24 @@ std::string PrintPytorch(const Formula& formula, std::string_view function_name)
 
     std::string code = "import math\n\nimport torch\nimport torch.nn.functional as F\n\n";
     for (Op op : notation.helpers()) {
-        code += "\n" + std::string(kPytorchHelpers[static_cast<int>(op) -
-                                                   static_cast<int>(Op::kSgdf)]) + "\n";
+        code += "\n" +
+                std::string(kPytorchHelpers[static_cast<int>(op) - static_cast<int>(Op::kSgdf)]) +
+                "\n";
     }
     std::string arguments;
     std::string argument_docs;
     for (const InputInfo& input : set.inputs()) {
         arguments += (arguments.empty() ? "" : ", ") + std::string(input.letter);
-        argument_docs += "        " + std::string(input.letter) + ": " +
-                         std::string(input.meaning) + "\n";
+        argument_docs +=
+            "        " + std::string(input.letter) + ": " + std::string(input.meaning) + "\n";
     }
     std::string returns = "[N]";
     if (set.kind() == SetKind::kClsMulti) {
         returns = "[B]";
     } else if (set.kind() == SetKind::kClsBinary) {
-        returns = "[N, C]; the release multiplies it by alpha_t = 0.25 y + 0.75 (1 - y), sums "
-                  "and divides by the number of positives";
+        returns =
+            "[N, C]; the release multiplies it by alpha_t = 0.25 y + 0.75 (1 - y), sums "
+            "and divides by the number of positives";
     }
     code += "\ndef " + std::string(function_name) + "(" + arguments + "):\n";
     code += "    \"\"\"Per-sample loss " + PrintPrefix(formula) + " (" + std::string(set.name()) +

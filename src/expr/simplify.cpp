@@ -42,7 +42,9 @@ bool IsConstant(const Nodes& nodes, double value) {
     return constant && *constant == value;
 }
 
-Nodes Tail(const Nodes& nodes) { return Nodes(nodes.begin() + 1, nodes.end()); }
+Nodes Tail(const Nodes& nodes) {
+    return Nodes(nodes.begin() + 1, nodes.end());
+}
 
 Nodes Combine(Op op, const Nodes& a, const Nodes& b = {}) {
     Nodes result{OpNode(op)};
@@ -55,11 +57,12 @@ Nodes Combine(Op op, const Nodes& a, const Nodes& b = {}) {
 std::pair<Nodes, Nodes> Operands(const Nodes& nodes, SetKind set) {
     const Formula formula(set, nodes);
     const int split = formula.SubtreeEnd(1);
-    return {Nodes(nodes.begin() + 1, nodes.begin() + split), Nodes(nodes.begin() + split, nodes.end())};
+    return {Nodes(nodes.begin() + 1, nodes.begin() + split),
+            Nodes(nodes.begin() + split, nodes.end())};
 }
 
 class Simplifier {
-public:
+  public:
     explicit Simplifier(SetKind set) : set_(set) {}
 
     Nodes Run(const Formula& formula, int index, int* next) {
@@ -76,7 +79,7 @@ public:
         return Binary(node.op, a, b);
     }
 
-private:
+  private:
     // Provable lower bound of a subtree's value, when it is one we can use.
     std::optional<double> LowerBound(const Nodes& nodes) const {
         const Node& root = nodes[0];

@@ -8,8 +8,8 @@ namespace autoloss::expr {
 // constant subexpressions (Softmax and Dot excepted: they depend on the class count) and
 // removes identities: Neg(Neg(a)), Add(a,0), Sub(a,0), Sub(0,a) → Neg(a), Sub(a,a) → 0,
 // Mul(a,±1), Div(a,±1), Add(a,Neg(b)) → Sub(a,b), Sub(a,Neg(b)) → Add(a,b),
-// Neg(Sub(a,b)) → Sub(b,a), Abs(Neg(a)), Abs(Abs(a)), Relu(Relu(a)), and Div(a,a) → 1 where a is
-// provably at least 1e-7 (U, E, positive constants and their sums and products).
+// Neg(Sub(a,b)) → Sub(b,a), Abs(Neg(a)), Abs(Abs(a)), Relu(Relu(a)), and Div(a,a) → 1 where
+// a is provably at least 1e-7 (U, E, positive constants and their sums and products).
 //
 // A multi-class root that loses its class dimension this way (Sub(Y,Y) → 0) is wrapped in
 // Dot(r, 1), which keeps the sum over classes that a class-wise root gets.

@@ -104,7 +104,8 @@ at::Tensor EvaluateTorch(const Formula& formula, std::span<const at::Tensor> inp
                 break;
             case Op::kDot: {
                 // Per-sample values stay [rows, 1] so they broadcast along the classes.
-                const Extent product_extent = ResultExtent(Op::kMul, ea, instructions[ins.b].extent);
+                const Extent product_extent =
+                    ResultExtent(Op::kMul, ea, instructions[ins.b].extent);
                 const at::Tensor product = a * values[ins.b];
                 values[k] = product_extent == Extent::kScalar
                                 ? product * static_cast<double>(reference.size(1))

@@ -94,8 +94,7 @@ search::CostlyResult DetectorStages::Run(const std::string& stage,
     const train::TrainConfig run = WithLoss(base, config_.branch, expr::PrintPrefix(formula));
     search::CostlyResult result;
     try {
-        const train::TrainResult trained =
-            train::Train(run, train_set, eval_set, data_.Cache(run));
+        const train::TrainResult trained = train::Train(run, train_set, eval_set, data_.Cache(run));
         if (trained.status != "finished") {
             result = search::CostlyResult::Failure(trained.status);
         } else if (!std::isfinite(trained.final_ap)) {
@@ -108,8 +107,8 @@ search::CostlyResult DetectorStages::Run(const std::string& stage,
         // say) costs that candidate only, never the search.
         result = search::CostlyResult::Failure("training_error");
         if (log_) {
-            log_("event=" + stage + "_error formula=" + expr::PrintPrefix(formula) +
-                 " message=\"" + error.what() + "\"");
+            log_("event=" + stage + "_error formula=" + expr::PrintPrefix(formula) + " message=\"" +
+                 error.what() + "\"");
         }
     }
     const double seconds =

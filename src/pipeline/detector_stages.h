@@ -23,7 +23,7 @@ struct SearchData {
     // The decoded, resized images for runs at `config`'s image size, shared by every run.
     train::ImageCache& Cache(const train::TrainConfig& config);
 
-private:
+  private:
     std::map<std::pair<int, int>, std::unique_ptr<train::ImageCache>> caches_;
 };
 
@@ -39,7 +39,7 @@ train::TrainConfig WithLoss(train::TrainConfig config, Branch branch, const std:
 // scores AP on the val split. A diverging or failing run is a failure code, never an exception;
 // each run starts from the same seed, so a formula always gets the same score.
 class DetectorStages : public search::CostlyStages {
-public:
+  public:
     // `log` receives key=value lines (optional). `data` must outlive the stages.
     DetectorStages(const JobConfig& config,
                    SearchData& data,
@@ -51,7 +51,7 @@ public:
     // Seconds spent in each stage so far ("simulate", "proxy").
     const std::map<std::string, double>& seconds() const { return seconds_; }
 
-private:
+  private:
     search::CostlyResult Run(const std::string& stage,
                              const train::TrainConfig& base,
                              const expr::Formula& formula,

@@ -27,11 +27,12 @@ double FinalRow::Spread(const std::vector<double>& values) const {
     return std::sqrt(squares / static_cast<double>(values.size() - 1));
 }
 
-std::vector<FinalRow> RunFinalCheck(const JobConfig& config,
-                                    SearchData& data,
-                                    const std::vector<std::pair<std::string, std::string>>& formulas,
-                                    const FinalRunStore& store,
-                                    const std::function<void(const std::string&)>& log) {
+std::vector<FinalRow> RunFinalCheck(
+    const JobConfig& config,
+    SearchData& data,
+    const std::vector<std::pair<std::string, std::string>>& formulas,
+    const FinalRunStore& store,
+    const std::function<void(const std::string&)>& log) {
     std::vector<FinalRow> rows;
     for (const auto& [label, formula] : formulas) {
         FinalRow row{label, formula};
@@ -42,11 +43,12 @@ std::vector<FinalRow> RunFinalCheck(const JobConfig& config,
                 run = nlohmann::json::parse(stored);
                 log("event=final_reused loss=" + label + " seed=" + std::to_string(seed));
             } else {
-                train::TrainConfig train_config = WithLoss(config.final_run, config.branch, formula);
+                train::TrainConfig train_config =
+                    WithLoss(config.final_run, config.branch, formula);
                 train_config.seed = seed;
                 const auto start = std::chrono::steady_clock::now();
-                const train::TrainResult result = train::Train(
-                    train_config, data.train, data.test, data.Cache(train_config));
+                const train::TrainResult result =
+                    train::Train(train_config, data.train, data.test, data.Cache(train_config));
                 const bool finished = result.status == "finished";
                 double ap75 = 0.0;
                 if (finished && !result.evals.empty()) {
@@ -56,9 +58,9 @@ std::vector<FinalRow> RunFinalCheck(const JobConfig& config,
                        {"ap", finished ? result.final_ap : 0.0},
                        {"ap50", finished ? result.final_ap50 : 0.0},
                        {"ap75", ap75},
-                       {"seconds", std::chrono::duration<double>(
-                                       std::chrono::steady_clock::now() - start)
-                                       .count()}};
+                       {"seconds",
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                            .count()}};
                 store.store(key, run.dump());
                 log("event=final loss=" + label + " seed=" + std::to_string(seed) +
                     " status=" + result.status + " ap=" + std::to_string(run["ap"].get<double>()));
@@ -78,20 +80,38 @@ std::vector<FinalRow> RunFinalCheck(const JobConfig& config,
 std::string FormatFinalTable(const std::vector<FinalRow>& rows) {
     std::string table;
     char line[512];
-    std::snprintf(line, sizeof(line), "%-11s %-17s %-17s %-17s %s\n", "loss", "AP", "AP50", "AP75",
+    std::snprintf(line,
+                  sizeof(line),
+                  "%-11s %-17s %-17s %-17s %s\n",
+                  "loss",
+                  "AP",
+                  "AP50",
+                  "AP75",
                   "AP per seed");
     table += line;
     for (const FinalRow& row : rows) {
         std::string per_seed;
         for (std::size_t k = 0; k < row.ap.size(); ++k) {
             char value[64];
-            std::snprintf(value, sizeof(value), "%s%d:%.4f%s", k ? " " : "", row.seeds[k],
-                          row.ap[k], row.status[k] == "finished" ? "" : "(diverged)");
+            std::snprintf(value,
+                          sizeof(value),
+                          "%s%d:%.4f%s",
+                          k ? " " : "",
+                          row.seeds[k],
+                          row.ap[k],
+                          row.status[k] == "finished" ? "" : "(diverged)");
             per_seed += value;
         }
-        std::snprintf(line, sizeof(line), "%-11s %.4f ± %.4f   %.4f ± %.4f   %.4f ± %.4f   %s\n",
-                      row.label.c_str(), row.Mean(row.ap), row.Spread(row.ap), row.Mean(row.ap50),
-                      row.Spread(row.ap50), row.Mean(row.ap75), row.Spread(row.ap75),
+        std::snprintf(line,
+                      sizeof(line),
+                      "%-11s %.4f ± %.4f   %.4f ± %.4f   %.4f ± %.4f   %s\n",
+                      row.label.c_str(),
+                      row.Mean(row.ap),
+                      row.Spread(row.ap),
+                      row.Mean(row.ap50),
+                      row.Spread(row.ap50),
+                      row.Mean(row.ap75),
+                      row.Spread(row.ap75),
                       per_seed.c_str());
         table += line;
     }

@@ -34,11 +34,12 @@ struct FinalRunStore {
 
 // Trains each of `formulas` (label, prefix) with every final seed and scores it on the test
 // split. Runs found in `store` are reused; each finished run is stored at once.
-std::vector<FinalRow> RunFinalCheck(const JobConfig& config,
-                                    SearchData& data,
-                                    const std::vector<std::pair<std::string, std::string>>& formulas,
-                                    const FinalRunStore& store,
-                                    const std::function<void(const std::string&)>& log);
+std::vector<FinalRow> RunFinalCheck(
+    const JobConfig& config,
+    SearchData& data,
+    const std::vector<std::pair<std::string, std::string>>& formulas,
+    const FinalRunStore& store,
+    const std::function<void(const std::string&)>& log);
 
 // The rows as a table for a terminal: loss, AP mean ± spread, AP50, AP75, per-seed APs.
 std::string FormatFinalTable(const std::vector<FinalRow>& rows);

@@ -51,8 +51,10 @@ const std::map<std::string, SearchSetter>& SearchKeys() {
 }
 
 // Applies a mapping of training keys over `config`, through the training config's own parser.
-void ApplyTrainSection(train::TrainConfig& config, const YAML::Node& section,
-                       const std::string& where, const std::vector<std::string>& skip = {}) {
+void ApplyTrainSection(train::TrainConfig& config,
+                       const YAML::Node& section,
+                       const std::string& where,
+                       const std::vector<std::string>& skip = {}) {
     if (!section.IsMap()) {
         throw InputError(where, "expected a mapping of training keys");
     }
@@ -211,8 +213,8 @@ std::string PresetPath(const std::string& name) {
             }
         }
     }
-    throw InputError("--preset " + name, "no such preset in " + folder.string() +
-                                             " (presets: " + known + ")");
+    throw InputError("--preset " + name,
+                     "no such preset in " + folder.string() + " (presets: " + known + ")");
 }
 
 std::string ToYaml(const JobConfig& config) {

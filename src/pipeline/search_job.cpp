@@ -92,12 +92,12 @@ std::string Summary(const search::SearchResult& result,
     };
     const search::SearchStats& stats = result.stats;
     if (result.initial_simulation) {
-        add("initial loss on D_verify", result.initial_simulation->ok
-                                            ? "AP " + Fixed(result.initial_simulation->score)
-                                            : result.initial_simulation->failure);
+        add("initial loss on D_verify",
+            result.initial_simulation->ok ? "AP " + Fixed(result.initial_simulation->score)
+                                          : result.initial_simulation->failure);
     }
-    add("generations completed", std::to_string(result.generations_completed) + " (stopped by " +
-                                     result.stop_reason + ")");
+    add("generations completed",
+        std::to_string(result.generations_completed) + " (stopped by " + result.stop_reason + ")");
     add("candidates generated", std::to_string(stats.candidates));
     std::int64_t rejected = 0;
     for (const auto& [reason, count] : stats.rejected) {
@@ -131,9 +131,9 @@ std::string Summary(const search::SearchResult& result,
     }
     for (const auto& generation : generations) {
         add("  generation " + std::to_string(generation.generation),
-            generation.best_score ? Fixed(*generation.best_score) + "  " +
-                                        prefix_of[generation.best_id]
-                                  : "no proxy result");
+            generation.best_score
+                ? Fixed(*generation.best_score) + "  " + prefix_of[generation.best_id]
+                : "no proxy result");
     }
     out += "\ndiscovered: " + expr::PrintInfix(best) + "\n";
     out += "\nfinal check (retrained on the train split, scored on the held-out test split):\n";
@@ -147,8 +147,9 @@ JobOutcome RunSearchJob(const JobConfig& config, const JobOptions& options) {
     const fs::path out = options.out_dir;
     const fs::path record_path = out / "record.sqlite";
     if (fs::exists(record_path) && !options.resume) {
-        throw InputError(out.string(), "already holds a search; pass --resume to continue it or "
-                                       "choose another --out");
+        throw InputError(out.string(),
+                         "already holds a search; pass --resume to continue it or "
+                         "choose another --out");
     }
     if (options.resume && !fs::exists(record_path)) {
         throw InputError(out.string(), "holds no search to resume (no record.sqlite)");
@@ -203,24 +204,24 @@ JobOutcome RunSearchJob(const JobConfig& config, const JobOptions& options) {
     JobOutcome outcome;
     outcome.search = search.Run();
     if (outcome.search.parents.empty()) {
-        throw InputError(out.string(), "the search ended without any loss scored on the proxy "
-                                       "task; see log.txt for why each candidate failed");
+        throw InputError(out.string(),
+                         "the search ended without any loss scored on the proxy "
+                         "task; see log.txt for why each candidate failed");
     }
     const search::Individual& best = outcome.search.parents.front();
-    const expr::Formula fallback =
-        expr::DefaultLoss(config.search.set).Parsed();
+    const expr::Formula fallback = expr::DefaultLoss(config.search.set).Parsed();
     log("event=search_done generations=" + std::to_string(outcome.search.generations_completed) +
         " best=\"" + expr::PrintInfix(best.formula) + "\" elapsed_s=" + Fixed(elapsed(), 0));
 
     FinalRunStore store{
         [&record](const std::string& key) { return record->Meta(key).value_or(""); },
         [&record](const std::string& key, const std::string& json) { record->SetMeta(key, json); }};
-    outcome.final_rows = RunFinalCheck(config,
-                                       data,
-                                       {{"discovered", expr::PrintPrefix(best.formula)},
-                                        {"default", expr::PrintPrefix(fallback)}},
-                                       store,
-                                       log);
+    outcome.final_rows = RunFinalCheck(
+        config,
+        data,
+        {{"discovered", expr::PrintPrefix(best.formula)}, {"default", expr::PrintPrefix(fallback)}},
+        store,
+        log);
 
     const auto rows = record->LoadAllCandidates();
     const auto generations = record->LoadAllGenerations();

@@ -6,11 +6,15 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define AUTOLOSS_CHECK(condition, message)                                                  \
-    do {                                                                                    \
-        if (!(condition)) {                                                                 \
-            std::fprintf(stderr, "autoloss: internal check failed at %s:%d: %s (%s)\n",     \
-                         __FILE__, __LINE__, #condition, message);                          \
-            std::abort();                                                                   \
-        }                                                                                   \
+#define AUTOLOSS_CHECK(condition, message)                                      \
+    do {                                                                        \
+        if (!(condition)) {                                                     \
+            std::fprintf(stderr,                                                \
+                         "autoloss: internal check failed at %s:%d: %s (%s)\n", \
+                         __FILE__,                                              \
+                         __LINE__,                                              \
+                         #condition,                                            \
+                         message);                                              \
+            std::abort();                                                       \
+        }                                                                       \
     } while (false)

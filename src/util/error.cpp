@@ -11,8 +11,6 @@ std::string Join(const std::string& context, const std::string& message) {
 }  // namespace
 
 InputError::InputError(std::string context, const std::string& message)
-    : std::runtime_error(Join(context, message)),
-      context_(std::move(context)),
-      message_(message) {}
+    : std::runtime_error(Join(context, message)), context_(std::move(context)), message_(message) {}
 
 }  // namespace autoloss

@@ -14,7 +14,7 @@ namespace {
 using testing::RunCli;
 
 class FormulaCliTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir_ = std::filesystem::temp_directory_path() /
                ("autoloss_cli_" + std::to_string(::getpid()) + "_" +
@@ -49,7 +49,8 @@ TEST_F(FormulaCliTest, ShowPrintsEveryFormAsJson) {
 
 TEST_F(FormulaCliTest, EvalPrintsValuesAndGradient) {
     const auto inputs = Write("in.json", R"({"U": [4, 8], "I": [2, 2], "E": [8, 8]})");
-    const auto result = RunCli("formula eval giou --set reg --inputs " + inputs + " --grad I --json");
+    const auto result =
+        RunCli("formula eval giou --set reg --inputs " + inputs + " --grad I --json");
     ASSERT_EQ(result.exit_code, 0) << result.output;
     const auto json = nlohmann::json::parse(result.output);
     // GIoU = 1 - i/u + (e - u)/e.

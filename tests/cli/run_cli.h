@@ -2,10 +2,10 @@
 
 // Runs the autoloss executable as a user would and captures what it prints.
 
+#include <sys/wait.h>
 #include <array>
 #include <cstdio>
 #include <string>
-#include <sys/wait.h>
 
 namespace autoloss::testing {
 

@@ -2,8 +2,8 @@
 
 #include "expr/batch_json.h"
 
-#include <nlohmann/json.hpp>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "expr/parse.h"
 #include "util/error.h"
@@ -21,8 +21,10 @@ std::string ReadError(const char* json, const char* formula, SetKind set) {
 }
 
 TEST(BatchJsonTest, ReadsNestedArraysOfTheSetsShape) {
-    const auto data = ReadBatchJson(nlohmann::json::parse(R"({"X": [[1, 2], [3, 4]], "Y": [[0, 1], [1, 0]]})"),
-                                    Parse("Dot(X,Y)", SetKind::kClsMulti), "in.json");
+    const auto data =
+        ReadBatchJson(nlohmann::json::parse(R"({"X": [[1, 2], [3, 4]], "Y": [[0, 1], [1, 0]]})"),
+                      Parse("Dot(X,Y)", SetKind::kClsMulti),
+                      "in.json");
     EXPECT_EQ(data.rows, 2);
     EXPECT_EQ(data.classes, 2);
     EXPECT_EQ(data.inputs[0], (std::vector<double>{1, 2, 3, 4}));
@@ -45,15 +47,16 @@ TEST(BatchJsonTest, BadShapesNameTheInputAndIndex) {
               std::string::npos);
     EXPECT_NE(ReadError(R"({"X": [1, 2]})", "X", multi).find("X[0] must be a non-empty array"),
               std::string::npos);
-    EXPECT_NE(ReadError(R"({"X": [[1, 2], [3]]})", "X", multi)
-                  .find("X[1] has 1 classes, expected 2"),
-              std::string::npos);
+    EXPECT_NE(
+        ReadError(R"({"X": [[1, 2], [3]]})", "X", multi).find("X[1] has 1 classes, expected 2"),
+        std::string::npos);
     EXPECT_NE(ReadError(R"({"X": [[1, "a"]]})", "X", multi).find("X[0][1] must be a number"),
               std::string::npos);
     EXPECT_NE(ReadError(R"({"X": [[1]], "Y": [[1], [2]]})", "X", multi).find("has 2 rows"),
               std::string::npos);
-    EXPECT_NE(ReadError(R"({"X": [[1]]})", "Dot(X,Y)", multi).find("reads input Y, which is missing"),
-              std::string::npos);
+    EXPECT_NE(
+        ReadError(R"({"X": [[1]]})", "Dot(X,Y)", multi).find("reads input Y, which is missing"),
+        std::string::npos);
     EXPECT_NE(ReadError(R"({"X": []})", "X", multi).find("non-empty array"), std::string::npos);
     EXPECT_NE(ReadError(R"({"U": [[1]]})", "U", SetKind::kReg).find("U[0] must be a number"),
               std::string::npos);

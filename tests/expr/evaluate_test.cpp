@@ -127,7 +127,8 @@ TEST(EvaluateTest, GradientsMatchFiniteDifferencesOnRandomFormulas) {
             const Program program(formula);
             Evaluator<double> evaluator;
             const auto values = evaluator.Forward(program, data.View());
-            if (!std::all_of(values.begin(), values.end(), [](double v) { return std::isfinite(v); })) {
+            if (!std::all_of(
+                    values.begin(), values.end(), [](double v) { return std::isfinite(v); })) {
                 continue;
             }
             const int input = static_cast<int>(rng() % data.inputs.size());

@@ -15,7 +15,9 @@ namespace {
 
 using testing::RandomBatch;
 
-double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double Sigmoid(double x) {
+    return 1.0 / (1.0 + std::exp(-x));
+}
 
 std::vector<double> EvaluateNamed(const char* name, const RandomBatch& data) {
     return Evaluate(FindKnownLoss(name)->Parsed(), data.View());

@@ -11,9 +11,21 @@
 namespace autoloss::expr {
 namespace {
 
-constexpr Op kElementwiseUnary[] = {Op::kNeg, Op::kAbs, Op::kTanh, Op::kRelu, Op::kSin,
-                                    Op::kCos, Op::kSig, Op::kSoftplus, Op::kExp, Op::kLog,
-                                    Op::kSqrt, Op::kSgdf, Op::kSalf, Op::kSerf, Op::kSerfc};
+constexpr Op kElementwiseUnary[] = {Op::kNeg,
+                                    Op::kAbs,
+                                    Op::kTanh,
+                                    Op::kRelu,
+                                    Op::kSin,
+                                    Op::kCos,
+                                    Op::kSig,
+                                    Op::kSoftplus,
+                                    Op::kExp,
+                                    Op::kLog,
+                                    Op::kSqrt,
+                                    Op::kSgdf,
+                                    Op::kSalf,
+                                    Op::kSerf,
+                                    Op::kSerfc};
 
 TEST(NumericsTest, GuardsAndClampsMatchTheRelease) {
     // Log and Div carry 1e-20; Exp is clamped at 88.
@@ -43,7 +55,8 @@ TEST(NumericsTest, ScaledCurvesHitTheirHandValues) {
     // Salf(2): t = 1, (1/√2 + 1)/2.
     EXPECT_DOUBLE_EQ(UnaryValue(Op::kSalf, 2.0), (1.0 / std::sqrt(2.0) + 1.0) / 2.0);
     // Serf(2): (erf(√π/2) + 1)/2.
-    EXPECT_DOUBLE_EQ(UnaryValue(Op::kSerf, 2.0), (std::erf(std::sqrt(std::numbers::pi) / 2.0) + 1.0) / 2.0);
+    EXPECT_DOUBLE_EQ(UnaryValue(Op::kSerf, 2.0),
+                     (std::erf(std::sqrt(std::numbers::pi) / 2.0) + 1.0) / 2.0);
     EXPECT_DOUBLE_EQ(UnaryValue(Op::kSerfc, 2.0), 1.0 - UnaryValue(Op::kSerf, 2.0));
 }
 

@@ -97,7 +97,8 @@ TEST(ParsePrintTest, SizeDepthAndHashDescribeTheTree) {
     EXPECT_NE(Parse("Add(X,Y)", SetKind::kClsMulti).Hash(),
               Parse("Add(Y,X)", SetKind::kClsMulti).Hash());
     // The same text in another set is another formula.
-    EXPECT_NE(Parse("Neg(X)", SetKind::kClsMulti).Hash(), Parse("Neg(X)", SetKind::kClsBinary).Hash());
+    EXPECT_NE(Parse("Neg(X)", SetKind::kClsMulti).Hash(),
+              Parse("Neg(X)", SetKind::kClsBinary).Hash());
     EXPECT_EQ(HashHex(0x1234), "0000000000001234");
 }
 
@@ -143,7 +144,9 @@ TEST(ParsePrintTest, BadTextGetsAnErrorNamingWhatAndWhere) {
         {"Foo(X)", multi, "at character 1: unknown operator 'Foo'"},
         {"Add(X)", multi, "at character 6: 'Add' takes 2 operands, got 1"},
         {"Neg(X,Y)", multi, "at character 6: 'Neg' takes 1 operand, got more"},
-        {"Add(X,Q)", multi, "at character 7: 'Q' is not an input of the cls-multi set (inputs: X, Y, Z)"},
+        {"Add(X,Q)",
+         multi,
+         "at character 7: 'Q' is not an input of the cls-multi set (inputs: X, Y, Z)"},
         {"Dot(X,Q)", SetKind::kClsBinary, "operator 'Dot' is not in the cls-binary set"},
         {"Softmax(U)", SetKind::kReg, "operator 'Softmax' is not in the reg set"},
         {"Add(X,4)", multi, "at character 7: constant '4' is not in the search space"},

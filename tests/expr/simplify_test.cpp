@@ -37,8 +37,9 @@ TEST(SimplifyTest, RemovesIdentitiesAndFoldsConstants) {
     EXPECT_EQ(Simplified("Add(1,Add(2,X))", multi), "1 + (2 + x)");
     EXPECT_EQ(Simplified("Mul(Add(1,2),X)", multi), "3 * x");
     EXPECT_EQ(Simplified("Sub(1,3)", multi), "-2");
-    EXPECT_EQ(Simplified("Log(1)", multi), PrintInfix(Parse(FormatConstant(std::log(1 + 1e-20)),
-                                                            multi, {TextForm::kAuto, true})));
+    EXPECT_EQ(
+        Simplified("Log(1)", multi),
+        PrintInfix(Parse(FormatConstant(std::log(1 + 1e-20)), multi, {TextForm::kAuto, true})));
     // Class-count-dependent operators are never folded.
     EXPECT_EQ(Simplified("Softmax(1)", multi), "softmax(1)");
     EXPECT_EQ(Simplified("Dot(1,2)", multi), "dot(1, 2)");

@@ -11,8 +11,8 @@
 #include <random>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "expr/evaluate.h"
 #include "expr/known_losses.h"
@@ -26,7 +26,9 @@ namespace {
 
 using testing::RandomBatch;
 
-std::vector<at::Tensor> Tensors(const RandomBatch& data, SetKind set, bool grad = false,
+std::vector<at::Tensor> Tensors(const RandomBatch& data,
+                                SetKind set,
+                                bool grad = false,
                                 at::ScalarType dtype = at::kDouble) {
     std::vector<at::Tensor> tensors;
     for (const auto& input : data.inputs) {
@@ -81,7 +83,8 @@ TEST(LowerTest, EveryOperatorMatchesLibtorchsOwnFunctions) {
     };
     for (const Case& c : cases) {
         const std::vector<double>& input = c.positive ? positive_values : values;
-        const Batch<double> batch{static_cast<int>(input.size()), 1, {input.data(), input.data(), input.data()}};
+        const Batch<double> batch{
+            static_cast<int>(input.size()), 1, {input.data(), input.data(), input.data()}};
         const auto ours = Evaluate(Parse(c.formula, SetKind::kReg), batch);
         const auto theirs = ToVector(c.expected);
         for (std::size_t i = 0; i < ours.size(); ++i) {
@@ -90,7 +93,8 @@ TEST(LowerTest, EveryOperatorMatchesLibtorchsOwnFunctions) {
     }
     // The scaled curves, from libtorch's atan, tanh, sqrt and erf.
     const std::vector<double> row(values);
-    const Batch<double> batch{1, static_cast<int>(row.size()), {row.data(), row.data(), row.data()}};
+    const Batch<double> batch{
+        1, static_cast<int>(row.size()), {row.data(), row.data(), row.data()}};
     const struct {
         const char* formula;
         at::Tensor expected;
@@ -107,7 +111,8 @@ TEST(LowerTest, EveryOperatorMatchesLibtorchsOwnFunctions) {
         for (int c = 0; c < 2601; c += 50) {
             std::vector<double> one_hot(row.size(), 0.0);
             one_hot[c] = 1.0;
-            const Batch<double> picked{1, static_cast<int>(row.size()), {row.data(), one_hot.data(), row.data()}};
+            const Batch<double> picked{
+                1, static_cast<int>(row.size()), {row.data(), one_hot.data(), row.data()}};
             const double ours = Evaluate(Parse(curve.formula, SetKind::kClsMulti), picked)[0];
             ASSERT_TRUE(Close(ours, expected[c], 1e-14)) << curve.formula << " at " << row[c];
         }
@@ -149,11 +154,14 @@ TEST(LowerTest, LoweringMatchesTheEvaluatorAndAutogradOnRandomFormulas) {
             if (!lowered.requires_grad() || LargestIntermediate(formula, data) > 1e6) {
                 continue;  // a constant formula, or outside the well-conditioned range
             }
-            const auto grads = torch::autograd::grad({lowered.sum()}, tensors, {}, false, false, true);
+            const auto grads =
+                torch::autograd::grad({lowered.sum()}, tensors, {}, false, false, true);
             for (std::size_t k = 0; k < tensors.size(); ++k) {
-                const auto ours_grad = evaluator.Backward(program, data.View(), static_cast<int>(k));
-                const auto theirs_grad = grads[k].defined() ? ToVector(grads[k])
-                                                            : std::vector<double>(ours_grad.size(), 0.0);
+                const auto ours_grad =
+                    evaluator.Backward(program, data.View(), static_cast<int>(k));
+                const auto theirs_grad = grads[k].defined()
+                                             ? ToVector(grads[k])
+                                             : std::vector<double>(ours_grad.size(), 0.0);
                 for (std::size_t i = 0; i < ours_grad.size(); ++i) {
                     ASSERT_TRUE(Close(ours_grad[i], theirs_grad[i], 1e-8))
                         << PrintPrefix(formula) << " d/d input " << k << " element " << i << ": "
@@ -200,8 +208,8 @@ TEST(LowerTest, FloatEvaluatorMatchesLibtorchFloat32WhereWellConditioned) {
                     continue;
                 }
                 ++compared;
-                ASSERT_TRUE(Close(ours[i], theirs[i], 1e-4)) << PrintPrefix(formula) << ": "
-                                                              << ours[i] << " vs " << theirs[i];
+                ASSERT_TRUE(Close(ours[i], theirs[i], 1e-4))
+                    << PrintPrefix(formula) << ": " << ours[i] << " vs " << theirs[i];
             }
         }
     }
@@ -235,21 +243,24 @@ TEST(LowerTest, FormulasEqualHandWrittenLibtorchLosses) {
     const at::Tensor x = b[0];
     const at::Tensor y = b[2];
     const at::Tensor p = x.sigmoid();
-    const at::Tensor bce = torch::binary_cross_entropy_with_logits(x, y, {}, {}, at::Reduction::None);
+    const at::Tensor bce =
+        torch::binary_cross_entropy_with_logits(x, y, {}, {}, at::Reduction::None);
     const at::Tensor p_t = p * y + (1 - p) * (1 - y);
     const at::Tensor alpha_t = 0.25 * y + 0.75 * (1 - y);
     const at::Tensor num_positive = y.sum().clamp_min(1);
     const at::Tensor focal = (alpha_t * bce * (1 - p_t).pow(2)).sum() / num_positive;
-    const at::Tensor ours = (alpha_t * EvaluateTorch(FindKnownLoss("fl")->Parsed(), b)).sum() /
-                            num_positive;
+    const at::Tensor ours =
+        (alpha_t * EvaluateTorch(FindKnownLoss("fl")->Parsed(), b)).sum() / num_positive;
     EXPECT_NEAR(ours.item<double>(), focal.item<double>(), 1e-6);
 
     // IoU and GIoU on box pairs, as torchvision's generalized_box_iou_loss does (eps 1e-7).
     torch::manual_seed(3);
     const at::Tensor corner = torch::rand({256, 2}, torch::kDouble) * 100;
-    const at::Tensor predicted = torch::cat({corner, corner + 1 + torch::rand({256, 2}, torch::kDouble) * 50}, 1);
+    const at::Tensor predicted =
+        torch::cat({corner, corner + 1 + torch::rand({256, 2}, torch::kDouble) * 50}, 1);
     const at::Tensor shift = (torch::rand({256, 2}, torch::kDouble) - 0.5) * 40;
-    const at::Tensor truth = torch::cat({corner + shift, corner + shift + 1 + torch::rand({256, 2}, torch::kDouble) * 50}, 1);
+    const at::Tensor truth = torch::cat(
+        {corner + shift, corner + shift + 1 + torch::rand({256, 2}, torch::kDouble) * 50}, 1);
     auto area = [](const at::Tensor& box) {
         return (box.select(1, 2) - box.select(1, 0)) * (box.select(1, 3) - box.select(1, 1));
     };
@@ -258,21 +269,24 @@ TEST(LowerTest, FormulasEqualHandWrittenLibtorchLosses) {
     const at::Tensor inter = (high - low).clamp_min(0).prod(1);
     const at::Tensor uni = area(predicted) + area(truth) - inter;
     const at::Tensor hull = (torch::max(predicted.slice(1, 2, 4), truth.slice(1, 2, 4)) -
-                             torch::min(predicted.slice(1, 0, 2), truth.slice(1, 0, 2))).prod(1);
+                             torch::min(predicted.slice(1, 0, 2), truth.slice(1, 0, 2)))
+                                .prod(1);
     const double eps = 1e-7;
     const at::Tensor iou = inter / (uni + eps);
     const at::Tensor reference_iou = 1 - iou;
     const at::Tensor reference_giou = 1 - iou + (hull - uni) / (hull + eps);
     const std::vector<at::Tensor> reg = {uni + eps, inter, hull + eps};
-    EXPECT_TRUE(torch::allclose(EvaluateTorch(FindKnownLoss("iou")->Parsed(), reg), reference_iou, 1e-6, 1e-6));
-    EXPECT_TRUE(torch::allclose(EvaluateTorch(FindKnownLoss("giou")->Parsed(), reg), reference_giou, 1e-6, 1e-6));
+    EXPECT_TRUE(torch::allclose(
+        EvaluateTorch(FindKnownLoss("iou")->Parsed(), reg), reference_iou, 1e-6, 1e-6));
+    EXPECT_TRUE(torch::allclose(
+        EvaluateTorch(FindKnownLoss("giou")->Parsed(), reg), reference_giou, 1e-6, 1e-6));
 }
 
 TEST(LowerTest, ExportedPytorchCodeComputesTheSameLoss) {
     // One python3 process runs every exported function on the same inputs and writes the
     // results back; Debian's python3-torch is a declared dependency (scripts/install-deps).
-    const std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                      ("autoloss_export_" + std::to_string(::getpid()));
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("autoloss_export_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     std::mt19937_64 rng(13);
     std::vector<Formula> formulas;
@@ -304,10 +318,9 @@ TEST(LowerTest, ExportedPytorchCodeComputesTheSameLoss) {
     script << "json.dump(results, open(sys.argv[2], 'w'))\n";
     script.close();
     std::ofstream(dir / "batches.json") << batches.dump();
-    const std::string command = "/usr/bin/python3 " + (dir / "run.py").string() + " " +
-                                (dir / "batches.json").string() + " " +
-                                (dir / "results.json").string() + " 2>" +
-                                (dir / "stderr.txt").string();
+    const std::string command =
+        "/usr/bin/python3 " + (dir / "run.py").string() + " " + (dir / "batches.json").string() +
+        " " + (dir / "results.json").string() + " 2>" + (dir / "stderr.txt").string();
     ASSERT_EQ(std::system(command.c_str()), 0) << std::ifstream(dir / "stderr.txt").rdbuf();
     const nlohmann::json results = nlohmann::json::parse(std::ifstream(dir / "results.json"));
     ASSERT_EQ(results.size(), formulas.size());

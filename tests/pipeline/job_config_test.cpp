@@ -15,7 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 
 class JobConfigTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir_ = fs::temp_directory_path() / ("autoloss_job_" + std::to_string(::getpid()));
         fs::create_directories(dir_);

@@ -56,13 +56,13 @@ std::string ReadFile(const fs::path& path) {
 }
 
 class SearchJobTest : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         root_ = fs::temp_directory_path() / ("autoloss_search_job_" + std::to_string(::getpid()));
         fs::create_directories(root_);
         // One uninterrupted run shared by the tests.
-        const auto result = testing::RunCli("search --preset smoke --out " +
-                                            (root_ / "whole").string());
+        const auto result =
+            testing::RunCli("search --preset smoke --out " + (root_ / "whole").string());
         whole_exit_ = result.exit_code;
         whole_output_ = result.output;
     }
@@ -76,8 +76,12 @@ protected:
 TEST_F(SearchJobTest, RecordAccountsForEveryCandidate) {
     ASSERT_EQ(whole_exit_, 0) << whole_output_;
     const fs::path out = root_ / "whole";
-    for (const char* file : {"config.yaml", "record.sqlite", "log.txt", "best.json",
-                             "final_check.json", "summary.txt"}) {
+    for (const char* file : {"config.yaml",
+                             "record.sqlite",
+                             "log.txt",
+                             "best.json",
+                             "final_check.json",
+                             "summary.txt"}) {
         EXPECT_TRUE(fs::exists(out / file)) << file;
     }
     search::Record record((out / "record.sqlite").string());
@@ -141,8 +145,14 @@ TEST_F(SearchJobTest, ResumesAfterAKillInTheMiddleOfATrainingStage) {
         const int null = open("/dev/null", O_WRONLY);
         dup2(null, STDOUT_FILENO);
         dup2(null, STDERR_FILENO);
-        execl(AUTOLOSS_BINARY, AUTOLOSS_BINARY, "search", "--preset", "smoke", "--out",
-              out.c_str(), static_cast<char*>(nullptr));
+        execl(AUTOLOSS_BINARY,
+              AUTOLOSS_BINARY,
+              "search",
+              "--preset",
+              "smoke",
+              "--out",
+              out.c_str(),
+              static_cast<char*>(nullptr));
         _exit(127);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
@@ -174,7 +184,8 @@ TEST_F(SearchJobTest, ResumesAfterAKillInTheMiddleOfATrainingStage) {
     const auto resumed = testing::RunCli("search --preset smoke --resume --out " + out.string());
     ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
 
-    EXPECT_EQ(RecordContent(out / "record.sqlite"), RecordContent(root_ / "whole" / "record.sqlite"));
+    EXPECT_EQ(RecordContent(out / "record.sqlite"),
+              RecordContent(root_ / "whole" / "record.sqlite"));
     const auto best = nlohmann::json::parse(ReadFile(out / "best.json"));
     const auto whole_best = nlohmann::json::parse(ReadFile(root_ / "whole" / "best.json"));
     EXPECT_EQ(best["formula"]["prefix"], whole_best["formula"]["prefix"]);
