@@ -55,27 +55,22 @@ std::string ReadFile(const fs::path& path) {
     return text.str();
 }
 
+// One uninterrupted smoke search, then one killed and resumed, in a single test: each test of
+// a GoogleTest binary runs in its own process under CTest, and a smoke search takes about half
+// a minute.
 class SearchJobTest : public ::testing::Test {
   protected:
-    static void SetUpTestSuite() {
+    void SetUp() override {
         root_ = fs::temp_directory_path() / ("autoloss_search_job_" + std::to_string(::getpid()));
         fs::create_directories(root_);
-        // One uninterrupted run shared by the tests.
-        const auto result =
-            testing::RunCli("search --preset smoke --out " + (root_ / "whole").string());
-        whole_exit_ = result.exit_code;
-        whole_output_ = result.output;
     }
-    static void TearDownTestSuite() { fs::remove_all(root_); }
+    void TearDown() override { fs::remove_all(root_); }
 
-    static inline fs::path root_;
-    static inline int whole_exit_ = -1;
-    static inline std::string whole_output_;
+    fs::path root_;
 };
 
-TEST_F(SearchJobTest, RecordAccountsForEveryCandidate) {
-    ASSERT_EQ(whole_exit_, 0) << whole_output_;
-    const fs::path out = root_ / "whole";
+// The record accounts for every candidate of the uninterrupted run in `out`.
+void ExpectCompleteRecord(const fs::path& out) {
     for (const char* file : {"config.yaml",
                              "record.sqlite",
                              "log.txt",
@@ -114,12 +109,11 @@ TEST_F(SearchJobTest, RecordAccountsForEveryCandidate) {
     EXPECT_LE(simulated, 4);
     EXPECT_GE(proxied, 1);
     EXPECT_EQ(record.LoadAllGenerations().size(), 2u);
-    EXPECT_NE(whole_output_.find("final check"), std::string::npos);
 }
 
-TEST_F(SearchJobTest, BestJsonReadsBackIntoTheDiscoveredFormula) {
-    ASSERT_EQ(whole_exit_, 0) << whole_output_;
-    const auto best = nlohmann::json::parse(ReadFile(root_ / "whole" / "best.json"));
+// best.json in `out` reads back into the discovered formula.
+void ExpectBestJsonReadsBack(const fs::path& out) {
+    const auto best = nlohmann::json::parse(ReadFile(out / "best.json"));
     const std::string prefix = best["formula"]["prefix"];
     const expr::Formula formula = expr::Parse(prefix, expr::SetKind::kReg);
     EXPECT_EQ(expr::Parse(best["formula"]["infix"].get<std::string>(), expr::SetKind::kReg),
@@ -133,8 +127,14 @@ TEST_F(SearchJobTest, BestJsonReadsBackIntoTheDiscoveredFormula) {
     EXPECT_FALSE(best["lineage"].empty());
 }
 
-TEST_F(SearchJobTest, ResumesAfterAKillInTheMiddleOfATrainingStage) {
-    ASSERT_EQ(whole_exit_, 0) << whole_output_;
+TEST_F(SearchJobTest, SmokeRunIsRecordedAndResumesAfterAKillInATrainingStage) {
+    const fs::path whole = root_ / "whole";
+    const auto result = testing::RunCli("search --preset smoke --out " + whole.string());
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    EXPECT_NE(result.output.find("final check"), std::string::npos);
+    ExpectCompleteRecord(whole);
+    ExpectBestJsonReadsBack(whole);
+
     const fs::path out = root_ / "killed";
     const fs::path log = out / "log.txt";
     // Start the search and kill it -9 right after its third simulation has finished, while the
@@ -184,10 +184,9 @@ TEST_F(SearchJobTest, ResumesAfterAKillInTheMiddleOfATrainingStage) {
     const auto resumed = testing::RunCli("search --preset smoke --resume --out " + out.string());
     ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
 
-    EXPECT_EQ(RecordContent(out / "record.sqlite"),
-              RecordContent(root_ / "whole" / "record.sqlite"));
+    EXPECT_EQ(RecordContent(out / "record.sqlite"), RecordContent(whole / "record.sqlite"));
     const auto best = nlohmann::json::parse(ReadFile(out / "best.json"));
-    const auto whole_best = nlohmann::json::parse(ReadFile(root_ / "whole" / "best.json"));
+    const auto whole_best = nlohmann::json::parse(ReadFile(whole / "best.json"));
     EXPECT_EQ(best["formula"]["prefix"], whole_best["formula"]["prefix"]);
     EXPECT_EQ(best["final_check"][0]["ap"], whole_best["final_check"][0]["ap"]);
 }
