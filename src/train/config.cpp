@@ -39,6 +39,7 @@ const std::map<std::string, Field>& Fields() {
         {"tower_convs", Bind(&TrainConfig::tower_convs)},
         {"roi_batch_per_image", Bind(&TrainConfig::roi_batch_per_image)},
         {"roi_head_width", Bind(&TrainConfig::roi_head_width)},
+        {"anchor_size", Bind(&TrainConfig::anchor_size)},
         {"cls_loss", Bind(&TrainConfig::cls_loss)},
         {"reg_loss", Bind(&TrainConfig::reg_loss)},
         {"data_root", Bind(&TrainConfig::data_root)},
@@ -147,6 +148,7 @@ void ValidateTrainConfig(const TrainConfig& config) {
     if (config.tower_convs < 0) fail("tower_convs", "must be >= 0");
     if (config.roi_batch_per_image < 1) fail("roi_batch_per_image", "must be at least 1");
     if (config.roi_head_width < 1) fail("roi_head_width", "must be at least 1");
+    if (!(config.anchor_size > 0)) fail("anchor_size", "must be positive");
     if (!(config.divergence_factor > 1)) fail("divergence_factor", "must be > 1");
 }
 

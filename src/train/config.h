@@ -16,6 +16,7 @@ struct TrainConfig {
     int tower_convs = 4;            // conv layers per FCOS head tower
     int roi_batch_per_image = 512;  // Faster R-CNN: RoIs sampled per image for the box head
     int roi_head_width = 1024;      // Faster R-CNN: width of the two fully connected layers
+    double anchor_size = 32.0;      // Faster R-CNN: anchor side on P3, doubling per level
     std::string cls_loss = "fl";    // a known loss name or formula text (cls-binary set)
     std::string reg_loss = "giou";  // a known loss name or formula text (reg set)
     // Data: a Pascal VOC folder with ImageSets/Main/<split>.txt.

@@ -36,6 +36,10 @@ std::shared_ptr<detect::Detector> MakeFasterRcnn(const TrainConfig& config, int 
     options.fpn_channels = config.fpn_channels;
     options.roi.batch_per_image = config.roi_batch_per_image;
     options.roi.representation = config.roi_head_width;
+    options.rpn.anchor_sizes.clear();
+    for (std::size_t k = 0; k < detect::FasterRcnnStrides().size(); ++k) {
+        options.rpn.anchor_sizes.push_back(config.anchor_size * static_cast<double>(1 << k));
+    }
     auto model = std::make_shared<detect::FasterRcnnImpl>(
         options, expr::ResolveFormula(config.cls_loss, expr::SetKind::kClsMulti),
         ResolveRegLoss(config));
