@@ -72,7 +72,9 @@ TEST(RandomFormulaTest, UsesEveryOperatorOfTheSetWhenDrawingMany) {
         Rng rng(3);
         std::set<expr::Op> seen;
         for (int i = 0; i < 3000; ++i) {
-            for (const expr::Node& node : RandomFormula(set, MeanSizeEightTrees(set), rng).nodes()) {
+            // Keep the formula alive: a range-for over a temporary's span would read freed nodes.
+            const expr::Formula formula = RandomFormula(set, MeanSizeEightTrees(set), rng);
+            for (const expr::Node& node : formula.nodes()) {
                 seen.insert(node.op);
             }
         }
