@@ -18,7 +18,9 @@ constexpr int64_t kPooledLevels = 3;  // P3-P5
 FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& options,
                                expr::Formula cls_formula,
                                std::optional<expr::Formula> reg_formula)
-    : options_(options), cls_formula_(std::move(cls_formula)), reg_formula_(std::move(reg_formula)) {
+    : options_(options),
+      cls_formula_(std::move(cls_formula)),
+      reg_formula_(std::move(reg_formula)) {
     if (options.num_classes < 1) {
         throw InputError("faster_rcnn num_classes", std::to_string(options.num_classes) + " < 1");
     }
@@ -44,16 +46,20 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& options,
     backbone_ = register_module("backbone", ResNet(options.backbone));
     fpn_ = register_module("fpn", Fpn(backbone_->out_channels(), options.fpn_channels, false));
     rpn_head_ = register_module(
-        "rpn", RpnHead(options.fpn_channels, static_cast<int64_t>(options.rpn.aspect_ratios.size())));
+        "rpn",
+        RpnHead(options.fpn_channels, static_cast<int64_t>(options.rpn.aspect_ratios.size())));
     box_head_ = register_module("box_head",
-                                BoxHead(options.fpn_channels, options.roi.pool_size,
-                                        options.roi.representation, options.num_classes));
+                                BoxHead(options.fpn_channels,
+                                        options.roi.pool_size,
+                                        options.roi.representation,
+                                        options.num_classes));
 }
 
 void FasterRcnnImpl::SetPrecision(Precision precision, bool channels_last) {
     precision_ = precision;
     channels_last_ = channels_last;
-    const auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    const auto format =
+        channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
     torch::NoGradGuard no_grad;
     for (auto& parameter : parameters()) {
         if (parameter.dim() == 4) {
@@ -82,15 +88,19 @@ const AnchorGrid& FasterRcnnImpl::Anchors(const std::vector<at::Tensor>& levels)
     auto it = anchors_.find(key);
     if (it == anchors_.end()) {
         it = anchors_
-                 .emplace(key, MakeAnchors(sizes, FasterRcnnStrides(), options_.rpn.anchor_sizes,
-                                           options_.rpn.aspect_ratios, levels[0].device()))
+                 .emplace(key,
+                          MakeAnchors(sizes,
+                                      FasterRcnnStrides(),
+                                      options_.rpn.anchor_sizes,
+                                      options_.rpn.aspect_ratios,
+                                      levels[0].device()))
                  .first;
     }
     return it->second;
 }
 
-FasterRcnnImpl::RpnOutputs FasterRcnnImpl::RunRpn(const std::vector<at::Tensor>& levels,
-                                                  const std::vector<std::array<int64_t, 2>>& sizes) {
+FasterRcnnImpl::RpnOutputs FasterRcnnImpl::RunRpn(
+    const std::vector<at::Tensor>& levels, const std::vector<std::array<int64_t, 2>>& sizes) {
     RpnOutputs out;
     {
         AutocastScope autocast(precision_);
@@ -98,10 +108,15 @@ FasterRcnnImpl::RpnOutputs FasterRcnnImpl::RunRpn(const std::vector<at::Tensor>&
     }
     const bool training = is_training();
     out.proposals = SelectProposals(
-        out.objectness.detach(), out.deltas.detach(), Anchors(levels), sizes,
+        out.objectness.detach(),
+        out.deltas.detach(),
+        Anchors(levels),
+        sizes,
         training ? options_.rpn.pre_nms_top_n_train : options_.rpn.pre_nms_top_n_test,
         training ? options_.rpn.post_nms_top_n_train : options_.rpn.post_nms_top_n_test,
-        options_.rpn.nms_iou, options_.rpn.min_size, rpn_coder_);
+        options_.rpn.nms_iou,
+        options_.rpn.min_size,
+        rpn_coder_);
     return out;
 }
 
@@ -115,8 +130,8 @@ std::pair<at::Tensor, at::Tensor> FasterRcnnImpl::RunBoxHead(const std::vector<a
     }
     const std::vector<int64_t> strides(FasterRcnnStrides().begin(),
                                        FasterRcnnStrides().begin() + kPooledLevels);
-    const at::Tensor pooled = PoolRois(pooled_levels, strides, rois, options_.roi.pool_size,
-                                       options_.roi.sampling_ratio);
+    const at::Tensor pooled =
+        PoolRois(pooled_levels, strides, rois, options_.roi.pool_size, options_.roi.sampling_ratio);
     AutocastScope autocast(precision_);
     return box_head_->forward(pooled);
 }
@@ -126,18 +141,23 @@ LossTerms FasterRcnnImpl::Loss(const DetectionBatch& batch) {
     const RpnOutputs rpn = RunRpn(levels, batch.sizes);
     const AnchorGrid& anchors = Anchors(levels);
 
-    MatchResult match = MatchAnchors(anchors.boxes, batch.boxes, batch.labels,
-                                     options_.rpn.fg_iou, options_.rpn.bg_iou);
-    const at::Tensor sampled = SampleBalanced(match.labels, options_.rpn.batch_per_image,
-                                              options_.rpn.positive_fraction);
+    MatchResult match = MatchAnchors(
+        anchors.boxes, batch.boxes, batch.labels, options_.rpn.fg_iou, options_.rpn.bg_iou);
+    const at::Tensor sampled =
+        SampleBalanced(match.labels, options_.rpn.batch_per_image, options_.rpn.positive_fraction);
     const auto [rpn_cls, rpn_reg] =
         RpnLoss(rpn.objectness, rpn.deltas, anchors.boxes, sampled, match.boxes, rpn_coder_);
 
     const RoiSamples samples =
         SampleRois(rpn.proposals, batch.boxes, batch.labels, options_.num_classes, options_.roi);
     const auto [logits, deltas] = RunBoxHead(levels, samples.rois);
-    const auto [cls, reg] = RoiHeadLoss(logits, deltas, samples, cls_formula_, reg_formula_,
-                                        roi_coder_, reg_formula_ ? options_.roi.reg_weight : 1.0);
+    const auto [cls, reg] = RoiHeadLoss(logits,
+                                        deltas,
+                                        samples,
+                                        cls_formula_,
+                                        reg_formula_,
+                                        roi_coder_,
+                                        reg_formula_ ? options_.roi.reg_weight : 1.0);
     LossTerms terms;
     terms.terms = {{"rpn_cls", rpn_cls}, {"rpn_reg", rpn_reg}, {"cls", cls}, {"reg", reg}};
     terms.total = rpn_cls + rpn_reg + cls + reg;
@@ -151,8 +171,8 @@ std::vector<Detections> FasterRcnnImpl::Detect(const at::Tensor& images,
     std::vector<at::Tensor> rois;
     for (std::size_t b = 0; b < rpn.proposals.size(); ++b) {
         const at::Tensor& p = rpn.proposals[b];
-        rois.push_back(torch::cat(
-            {torch::full({p.size(0), 1}, static_cast<double>(b), p.options()), p}, 1));
+        rois.push_back(
+            torch::cat({torch::full({p.size(0), 1}, static_cast<double>(b), p.options()), p}, 1));
     }
     const auto [logits, deltas] = RunBoxHead(levels, torch::cat(rois));
     return PostprocessRois(logits, deltas, rpn.proposals, sizes, roi_coder_, options_.roi);

@@ -30,7 +30,7 @@ struct FasterRcnnOptions {
 // class-specific deltas for the C foreground classes. The RPN losses are fixed (binary CE and
 // smooth L1); the second-stage losses are the formulas given at construction (SPEC.md §1).
 class FasterRcnnImpl : public Detector {
-public:
+  public:
     // `cls_formula` must be of the multi-class set; `reg_formula` of the regression set, or
     // nullopt for smooth L1 on the deltas (the "CE + Smooth L1" baseline). Throws InputError
     // for a bad option or a formula of the wrong set.
@@ -53,7 +53,7 @@ public:
 
     const FasterRcnnOptions& options() const { return options_; }
 
-private:
+  private:
     // Per image proposals [P_b, 4] and the RPN outputs they came from.
     struct RpnOutputs {
         at::Tensor objectness;  // [B, A]

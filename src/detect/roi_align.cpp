@@ -19,8 +19,15 @@ struct Sample {
 
 // The bilinear samples of one bin, already divided by the sample count, so a bin's value is
 // the plain weighted sum. Samples outside the map are dropped (they contribute 0).
-void BinSamples(double y_start, double x_start, double bin_h, double bin_w, int64_t grid_h,
-                int64_t grid_w, int64_t height, int64_t width, std::vector<Sample>& out) {
+void BinSamples(double y_start,
+                double x_start,
+                double bin_h,
+                double bin_w,
+                int64_t grid_h,
+                int64_t grid_w,
+                int64_t height,
+                int64_t width,
+                std::vector<Sample>& out) {
     out.clear();
     const double count = static_cast<double>(std::max<int64_t>(grid_h * grid_w, 1));
     for (int64_t iy = 0; iy < grid_h; ++iy) {
@@ -65,8 +72,12 @@ void BinSamples(double y_start, double x_start, double bin_h, double bin_w, int6
 
 // Visits every bin of RoI `r` with its samples: visit(bin index, batch index, samples).
 template <typename Visit>
-void ForEachBin(const double* roi, const RoiAlignOptions& o, int64_t height, int64_t width,
-                std::vector<Sample>& samples, Visit&& visit) {
+void ForEachBin(const double* roi,
+                const RoiAlignOptions& o,
+                int64_t height,
+                int64_t width,
+                std::vector<Sample>& samples,
+                Visit&& visit) {
     const int64_t b = static_cast<int64_t>(roi[0]);
     const double offset = o.aligned ? 0.5 : 0.0;
     const double x1 = roi[1] * o.spatial_scale - offset;
@@ -87,8 +98,15 @@ void ForEachBin(const double* roi, const RoiAlignOptions& o, int64_t height, int
                                : static_cast<int64_t>(std::ceil(roi_w / o.output_width));
     for (int64_t ph = 0; ph < o.output_height; ++ph) {
         for (int64_t pw = 0; pw < o.output_width; ++pw) {
-            BinSamples(y1 + ph * bin_h, x1 + pw * bin_w, bin_h, bin_w, grid_h, grid_w, height,
-                       width, samples);
+            BinSamples(y1 + ph * bin_h,
+                       x1 + pw * bin_w,
+                       bin_h,
+                       bin_w,
+                       grid_h,
+                       grid_w,
+                       height,
+                       width,
+                       samples);
             visit(ph * o.output_width + pw, b, samples);
         }
     }
@@ -97,14 +115,24 @@ void ForEachBin(const double* roi, const RoiAlignOptions& o, int64_t height, int
 // Features are read channels-last, so every sample touches four contiguous channel vectors and
 // the inner loops run over channels, which the compiler vectorises.
 template <typename T>
-void Forward(const T* features, const double* rois, T* out, int64_t r_count, int64_t channels,
-             int64_t height, int64_t width, const RoiAlignOptions& o) {
+void Forward(const T* features,
+             const double* rois,
+             T* out,
+             int64_t r_count,
+             int64_t channels,
+             int64_t height,
+             int64_t width,
+             const RoiAlignOptions& o) {
     const int64_t bins = o.output_height * o.output_width;
     at::parallel_for(0, r_count, 1, [&](int64_t begin, int64_t end) {
         std::vector<Sample> samples;
         std::vector<T> acc(channels);
         for (int64_t r = begin; r < end; ++r) {
-            ForEachBin(rois + r * 5, o, height, width, samples,
+            ForEachBin(rois + r * 5,
+                       o,
+                       height,
+                       width,
+                       samples,
                        [&](int64_t bin, int64_t b, const std::vector<Sample>& ss) {
                            std::fill(acc.begin(), acc.end(), T(0));
                            const T* base = features + b * height * width * channels;
@@ -126,13 +154,23 @@ void Forward(const T* features, const double* rois, T* out, int64_t r_count, int
 // Scatter-add of the output gradient into the features. Threads split the channels, not the
 // RoIs, because overlapping RoIs write the same cells: disjoint channel ranges never collide.
 template <typename T>
-void Backward(const T* grad_out, const double* rois, T* grad_features, int64_t r_count,
-              int64_t channels, int64_t height, int64_t width, const RoiAlignOptions& o) {
+void Backward(const T* grad_out,
+              const double* rois,
+              T* grad_features,
+              int64_t r_count,
+              int64_t channels,
+              int64_t height,
+              int64_t width,
+              const RoiAlignOptions& o) {
     const int64_t bins = o.output_height * o.output_width;
     at::parallel_for(0, channels, 16, [&](int64_t c0, int64_t c1) {
         std::vector<Sample> samples;
         for (int64_t r = 0; r < r_count; ++r) {
-            ForEachBin(rois + r * 5, o, height, width, samples,
+            ForEachBin(rois + r * 5,
+                       o,
+                       height,
+                       width,
+                       samples,
                        [&](int64_t bin, int64_t b, const std::vector<Sample>& ss) {
                            const T* g = grad_out + (r * bins + bin) * channels;
                            T* base = grad_features + b * height * width * channels;
@@ -151,7 +189,7 @@ void Backward(const T* grad_out, const double* rois, T* grad_features, int64_t r
 }
 
 class RoiAlignFunction : public torch::autograd::Function<RoiAlignFunction> {
-public:
+  public:
     static at::Tensor forward(torch::autograd::AutogradContext* ctx,
                               const at::Tensor& features,
                               const at::Tensor& rois,
@@ -163,8 +201,14 @@ public:
         at::Tensor out =
             torch::empty({r, options.output_height, options.output_width, c}, features.options());
         AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "RoiAlign", [&] {
-            Forward<scalar_t>(nhwc.data_ptr<scalar_t>(), boxes.data_ptr<double>(),
-                              out.data_ptr<scalar_t>(), r, c, h, w, options);
+            Forward<scalar_t>(nhwc.data_ptr<scalar_t>(),
+                              boxes.data_ptr<double>(),
+                              out.data_ptr<scalar_t>(),
+                              r,
+                              c,
+                              h,
+                              w,
+                              options);
         });
         ctx->save_for_backward({boxes});
         ctx->saved_data["shape"] = features.sizes().vec();
@@ -190,9 +234,14 @@ public:
         at::Tensor grad_features =
             torch::zeros({shape[0], shape[2], shape[3], shape[1]}, grad.options());
         AT_DISPATCH_FLOATING_TYPES(grad.scalar_type(), "RoiAlignBackward", [&] {
-            Backward<scalar_t>(grad.data_ptr<scalar_t>(), boxes.data_ptr<double>(),
-                               grad_features.data_ptr<scalar_t>(), boxes.size(0), shape[1],
-                               shape[2], shape[3], options);
+            Backward<scalar_t>(grad.data_ptr<scalar_t>(),
+                               boxes.data_ptr<double>(),
+                               grad_features.data_ptr<scalar_t>(),
+                               boxes.size(0),
+                               shape[1],
+                               shape[2],
+                               shape[3],
+                               options);
         });
         return {grad_features.permute({0, 3, 1, 2}), at::Tensor(), at::Tensor()};
     }
@@ -200,16 +249,21 @@ public:
 
 }  // namespace
 
-at::Tensor RoiAlign(const at::Tensor& features, const at::Tensor& rois, const RoiAlignOptions& options) {
-    TORCH_CHECK(features.dim() == 4, "RoiAlign: features must be [B, C, H, W], got ",
-                features.sizes());
-    TORCH_CHECK(rois.dim() == 2 && rois.size(1) == 5, "RoiAlign: rois must be [R, 5], got ",
-                rois.sizes());
+at::Tensor RoiAlign(const at::Tensor& features,
+                    const at::Tensor& rois,
+                    const RoiAlignOptions& options) {
+    TORCH_CHECK(
+        features.dim() == 4, "RoiAlign: features must be [B, C, H, W], got ", features.sizes());
+    TORCH_CHECK(
+        rois.dim() == 2 && rois.size(1) == 5, "RoiAlign: rois must be [R, 5], got ", rois.sizes());
     TORCH_CHECK(options.output_height > 0 && options.output_width > 0,
-                "RoiAlign: output size must be positive, got ", options.output_height, "x",
+                "RoiAlign: output size must be positive, got ",
+                options.output_height,
+                "x",
                 options.output_width);
     TORCH_CHECK(features.scalar_type() == torch::kFloat || features.scalar_type() == torch::kDouble,
-                "RoiAlign: features must be float32 or float64, got ", features.scalar_type());
+                "RoiAlign: features must be float32 or float64, got ",
+                features.scalar_type());
     if (!features.device().is_cpu()) {
         // TODO(#6): a CUDA kernel; until then accelerator features round-trip through the CPU
         // kernel, which is correct but slow.
@@ -219,7 +273,9 @@ at::Tensor RoiAlign(const at::Tensor& features, const at::Tensor& rois, const Ro
         const at::Tensor index = rois.select(1, 0);
         TORCH_CHECK(index.min().item<double>() >= 0 &&
                         index.max().item<double>() < static_cast<double>(features.size(0)),
-                    "RoiAlign: batch index outside [0, ", features.size(0), ")");
+                    "RoiAlign: batch index outside [0, ",
+                    features.size(0),
+                    ")");
     }
     return RoiAlignFunction::apply(features, rois, options);
 }

@@ -25,6 +25,8 @@ struct RoiAlignOptions {
 // input pixels. Returns [R, C, output_height, output_width] of the features' dtype, stored
 // channels-last. Sample points follow torchvision's roi_align edge rules: points more than a
 // cell outside the map contribute 0, others are clamped into it.
-at::Tensor RoiAlign(const at::Tensor& features, const at::Tensor& rois, const RoiAlignOptions& options);
+at::Tensor RoiAlign(const at::Tensor& features,
+                    const at::Tensor& rois,
+                    const RoiAlignOptions& options);
 
 }  // namespace autoloss::detect

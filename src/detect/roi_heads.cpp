@@ -29,10 +29,13 @@ at::Tensor SmoothL1(const at::Tensor& diff, double beta) {
 
 }  // namespace
 
-BoxHeadImpl::BoxHeadImpl(int64_t channels, int64_t pool_size, int64_t representation,
+BoxHeadImpl::BoxHeadImpl(int64_t channels,
+                         int64_t pool_size,
+                         int64_t representation,
                          int64_t num_classes)
     : num_classes_(num_classes) {
-    fc6_ = register_module("fc6", torch::nn::Linear(channels * pool_size * pool_size, representation));
+    fc6_ =
+        register_module("fc6", torch::nn::Linear(channels * pool_size * pool_size, representation));
     fc7_ = register_module("fc7", torch::nn::Linear(representation, representation));
     // Detectron's predictor initialisation: small class weights, smaller box weights.
     cls_ = register_module("cls", Predictor(representation, num_classes + 1, 0.01));
@@ -65,8 +68,8 @@ at::Tensor PoolRois(const std::vector<at::Tensor>& levels,
                     int64_t pool_size,
                     int64_t sampling_ratio) {
     const auto min_level = static_cast<int64_t>(std::lround(std::log2(strides.front())));
-    const at::Tensor level = MapRoisToLevels(rois.narrow(1, 1, 4), min_level,
-                                             min_level + static_cast<int64_t>(levels.size()) - 1);
+    const at::Tensor level = MapRoisToLevels(
+        rois.narrow(1, 1, 4), min_level, min_level + static_cast<int64_t>(levels.size()) - 1);
     std::vector<at::Tensor> pooled, order;
     for (std::size_t k = 0; k < levels.size(); ++k) {
         const at::Tensor index = (level == static_cast<int64_t>(k)).nonzero().squeeze(1);
@@ -183,18 +186,18 @@ std::vector<Detections> PostprocessRois(const at::Tensor& logits,
         const int64_t p = proposals[b].size(0);
         const at::Tensor boxes =
             ClipBoxes(coder.Decode(proposals[b].unsqueeze(1), deltas.narrow(0, offset, p)),
-                      static_cast<double>(sizes[b][0]), static_cast<double>(sizes[b][1]))
+                      static_cast<double>(sizes[b][0]),
+                      static_cast<double>(sizes[b][1]))
                 .reshape({-1, 4});
         const at::Tensor scores = probabilities.narrow(0, offset, p).reshape(-1);
         const at::Tensor classes =
             torch::arange(c, deltas.options().dtype(torch::kLong)).repeat({p});
         offset += p;
-        const at::Tensor candidate =
-            ((scores > options.score_threshold) &
-             (boxes.select(1, 2) - boxes.select(1, 0) >= 1e-2) &
-             (boxes.select(1, 3) - boxes.select(1, 1) >= 1e-2))
-                .nonzero()
-                .squeeze(1);
+        const at::Tensor candidate = ((scores > options.score_threshold) &
+                                      (boxes.select(1, 2) - boxes.select(1, 0) >= 1e-2) &
+                                      (boxes.select(1, 3) - boxes.select(1, 1) >= 1e-2))
+                                         .nonzero()
+                                         .squeeze(1);
         const at::Tensor kept_boxes = boxes.index_select(0, candidate);
         const at::Tensor kept_scores = scores.index_select(0, candidate);
         const at::Tensor kept_classes = classes.index_select(0, candidate);

@@ -20,8 +20,8 @@ namespace autoloss::detect {
 struct RoiHeadOptions {
     int64_t batch_per_image = 512;  // RoIs sampled per image for the loss
     double positive_fraction = 0.25;
-    double fg_iou = 0.5;            // proposals at or above are foreground, the rest background
-    int64_t pool_size = 7;          // RoIAlign output, pool_size x pool_size
+    double fg_iou = 0.5;    // proposals at or above are foreground, the rest background
+    int64_t pool_size = 7;  // RoIAlign output, pool_size x pool_size
     int64_t sampling_ratio = 2;
     int64_t representation = 1024;  // width of the two fully connected layers
     // Multiplier of the formula regression loss: mmdetection's 10 for IoU-type losses on
@@ -35,13 +35,13 @@ struct RoiHeadOptions {
 // The box head: flatten, two fully connected layers with ReLU, then class logits over C
 // foreground classes plus background (last) and class-specific box deltas.
 class BoxHeadImpl : public torch::nn::Module {
-public:
+  public:
     BoxHeadImpl(int64_t channels, int64_t pool_size, int64_t representation, int64_t num_classes);
 
     // `pooled` [R, channels, pool, pool] -> logits [R, C + 1] and deltas [R, C, 4], float32.
     std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& pooled);
 
-private:
+  private:
     int64_t num_classes_;
     torch::nn::Linear fc6_{nullptr};
     torch::nn::Linear fc7_{nullptr};

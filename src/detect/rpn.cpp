@@ -59,9 +59,9 @@ MatchResult MatchAnchors(const at::Tensor& anchors,
     }
     // IoU [B, G, N]; padded boxes get -1 so they never win a match.
     const at::Tensor valid = (gt_labels >= 0).unsqueeze(2);
-    const at::Tensor iou =
-        torch::where(valid, BoxIou(gt_boxes.reshape({-1, 4}), anchors).view({b, g, n}),
-                     torch::full({}, -1.0f, anchors.options()));
+    const at::Tensor iou = torch::where(valid,
+                                        BoxIou(gt_boxes.reshape({-1, 4}), anchors).view({b, g, n}),
+                                        torch::full({}, -1.0f, anchors.options()));
     const auto [best, index] = iou.max(1);  // [B, N]
     at::Tensor labels = torch::full({b, n}, -1, index.options());
     labels.masked_fill_(best < bg_iou, 0);
@@ -83,7 +83,8 @@ at::Tensor SampleBalanced(const at::Tensor& labels, int64_t per_image, double fr
     // image's quota, which picks a uniform random subset per image without a loop.
     const auto ranks = [&](const at::Tensor& candidate) {
         const at::Tensor keys =
-            torch::where(candidate, torch::rand(labels.sizes(), labels.options().dtype(torch::kFloat)),
+            torch::where(candidate,
+                         torch::rand(labels.sizes(), labels.options().dtype(torch::kFloat)),
                          torch::full({}, 2.0f, labels.options().dtype(torch::kFloat)));
         const at::Tensor order = std::get<1>(keys.sort(1));
         return torch::empty_like(order).scatter_(
@@ -91,8 +92,7 @@ at::Tensor SampleBalanced(const at::Tensor& labels, int64_t per_image, double fr
     };
     const at::Tensor positive = labels == 1;
     const at::Tensor negative = labels == 0;
-    const at::Tensor positive_quota =
-        positive.sum(1, /*keepdim=*/true).clamp_max(max_positive);
+    const at::Tensor positive_quota = positive.sum(1, /*keepdim=*/true).clamp_max(max_positive);
     const at::Tensor negative_quota = per_image - positive_quota;
     const at::Tensor keep_positive = positive & (ranks(positive) < positive_quota);
     const at::Tensor keep_negative = negative & (ranks(negative) < negative_quota);
@@ -110,15 +110,20 @@ std::pair<at::Tensor, at::Tensor> RpnLoss(const at::Tensor& objectness,
                                           const BoxCoder& coder) {
     const at::Tensor sampled = labels >= 0;
     const at::Tensor count = sampled.sum().clamp_min(1).to(torch::kFloat);
-    const at::Tensor cls = torch::binary_cross_entropy_with_logits(
-        objectness.masked_select(sampled), labels.masked_select(sampled).to(torch::kFloat),
-        {}, {}, at::Reduction::Sum) / count;
+    const at::Tensor cls =
+        torch::binary_cross_entropy_with_logits(objectness.masked_select(sampled),
+                                                labels.masked_select(sampled).to(torch::kFloat),
+                                                {},
+                                                {},
+                                                at::Reduction::Sum) /
+        count;
     const at::Tensor positive = (labels == 1).nonzero();  // [P, 2] image, anchor
     const at::Tensor image = positive.select(1, 0);
     const at::Tensor anchor = positive.select(1, 1);
     const at::Tensor target =
         coder.Encode(anchors.index_select(0, anchor), boxes.index({image, anchor}));
-    const at::Tensor reg = SmoothL1(deltas.index({image, anchor}) - target, 1.0 / 9.0).sum() / count;
+    const at::Tensor reg =
+        SmoothL1(deltas.index({image, anchor}) - target, 1.0 / 9.0).sum() / count;
     return {cls, reg};
 }
 
@@ -138,8 +143,10 @@ std::vector<at::Tensor> SelectProposals(const at::Tensor& objectness,
     for (const int64_t n : anchors.level_sizes) {
         const int64_t k = std::min(pre_nms_top_n, n);
         const auto [scores, index] = objectness.narrow(1, offset, n).topk(k, 1);
-        const at::Tensor level_anchors = anchors.boxes.narrow(0, offset, n).index_select(0, index.reshape(-1)).view({b, k, 4});
-        const at::Tensor level_deltas = deltas.narrow(1, offset, n).gather(1, index.unsqueeze(2).expand({b, k, 4}));
+        const at::Tensor level_anchors =
+            anchors.boxes.narrow(0, offset, n).index_select(0, index.reshape(-1)).view({b, k, 4});
+        const at::Tensor level_deltas =
+            deltas.narrow(1, offset, n).gather(1, index.unsqueeze(2).expand({b, k, 4}));
         level_boxes.push_back(coder.Decode(level_anchors, level_deltas));
         level_scores.push_back(scores);
         offset += n;
@@ -148,7 +155,8 @@ std::vector<at::Tensor> SelectProposals(const at::Tensor& objectness,
     for (int64_t i = 0; i < b; ++i) {
         std::vector<at::Tensor> kept_boxes, kept_scores;
         for (std::size_t l = 0; l < level_boxes.size(); ++l) {
-            const at::Tensor boxes = ClipBoxes(level_boxes[l][i], static_cast<double>(sizes[i][0]),
+            const at::Tensor boxes = ClipBoxes(level_boxes[l][i],
+                                               static_cast<double>(sizes[i][0]),
                                                static_cast<double>(sizes[i][1]));
             const at::Tensor scores = level_scores[l][i];
             const at::Tensor big = ((boxes.select(1, 2) - boxes.select(1, 0) >= min_size) &
@@ -157,9 +165,10 @@ std::vector<at::Tensor> SelectProposals(const at::Tensor& objectness,
                                        .squeeze(1);
             const at::Tensor candidates = boxes.index_select(0, big);
             const at::Tensor candidate_scores = scores.index_select(0, big);
-            const at::Tensor keep = BatchedNms(
-                candidates, candidate_scores,
-                torch::zeros({candidates.size(0)}, big.options()), nms_iou);
+            const at::Tensor keep = BatchedNms(candidates,
+                                               candidate_scores,
+                                               torch::zeros({candidates.size(0)}, big.options()),
+                                               nms_iou);
             kept_boxes.push_back(candidates.index_select(0, keep));
             kept_scores.push_back(candidate_scores.index_select(0, keep));
         }

@@ -19,11 +19,11 @@ namespace autoloss::detect {
 struct RpnOptions {
     std::vector<double> anchor_sizes = {32, 64, 128, 256};  // one per RPN level (P3-P6)
     std::vector<double> aspect_ratios = {0.5, 1.0, 2.0};    // height / width
-    double fg_iou = 0.7;                 // anchors at or above are positive
-    double bg_iou = 0.3;                 // anchors below are negative
-    int64_t batch_per_image = 256;       // anchors sampled per image for the loss
+    double fg_iou = 0.7;                                    // anchors at or above are positive
+    double bg_iou = 0.3;                                    // anchors below are negative
+    int64_t batch_per_image = 256;  // anchors sampled per image for the loss
     double positive_fraction = 0.5;
-    int64_t pre_nms_top_n_train = 1000;  // per level and image
+    int64_t pre_nms_top_n_train = 1000;   // per level and image
     int64_t post_nms_top_n_train = 1000;  // per image
     int64_t pre_nms_top_n_test = 500;
     int64_t post_nms_top_n_test = 300;
@@ -34,14 +34,14 @@ struct RpnOptions {
 // The shared RPN head: a 3x3 convolution with ReLU, then per anchor an objectness logit and
 // four box deltas.
 class RpnHeadImpl : public torch::nn::Module {
-public:
+  public:
     RpnHeadImpl(int64_t channels, int64_t anchors_per_cell);
 
     // `levels` [B, channels, H_k, W_k] -> objectness [B, A] and deltas [B, A, 4], float32, in
     // AnchorGrid order (levels concatenated, cells row-major, anchor shape fastest).
     std::pair<at::Tensor, at::Tensor> forward(const std::vector<at::Tensor>& levels);
 
-private:
+  private:
     torch::nn::Conv2d conv_{nullptr};
     torch::nn::Conv2d objectness_{nullptr};
     torch::nn::Conv2d deltas_{nullptr};
@@ -50,8 +50,8 @@ TORCH_MODULE(RpnHead);
 
 // What each anchor (or proposal) learns, for a batch of images.
 struct MatchResult {
-    at::Tensor labels;  // [B, N] int64: 1 positive, 0 negative, -1 ignored
-    at::Tensor boxes;   // [B, N, 4] float32 ground-truth box of the best match (any label)
+    at::Tensor labels;   // [B, N] int64: 1 positive, 0 negative, -1 ignored
+    at::Tensor boxes;    // [B, N, 4] float32 ground-truth box of the best match (any label)
     at::Tensor classes;  // [B, N] int64 class of that box (-1 when the image has none)
 };
 

@@ -10,8 +10,8 @@ namespace autoloss::detect {
 namespace {
 
 TEST(AnchorsTest, CoverEveryCellOfEveryLevelInHeadOrder) {
-    const AnchorGrid grid = MakeAnchors({{4, 5}, {2, 3}}, {8, 16}, {32, 64}, {0.5, 1.0, 2.0},
-                                        torch::kCPU);
+    const AnchorGrid grid =
+        MakeAnchors({{4, 5}, {2, 3}}, {8, 16}, {32, 64}, {0.5, 1.0, 2.0}, torch::kCPU);
     EXPECT_EQ(grid.level_sizes, (std::vector<int64_t>{60, 18}));
     ASSERT_EQ(grid.boxes.sizes(), (std::vector<int64_t>{78, 4}));
     const at::Tensor centre_x = (grid.boxes.select(1, 0) + grid.boxes.select(1, 2)) / 2;
@@ -38,10 +38,13 @@ TEST(AnchorsTest, ShapesHaveTheLevelAreaAndTheirRatio) {
 TEST(BoxCoderTest, DecodeInvertsEncode) {
     torch::manual_seed(4);
     const at::Tensor xy = torch::rand({50, 2}, torch::kDouble) * 100;
-    const at::Tensor reference = torch::cat({xy, xy + 1 + torch::rand({50, 2}, torch::kDouble) * 80}, 1);
+    const at::Tensor reference =
+        torch::cat({xy, xy + 1 + torch::rand({50, 2}, torch::kDouble) * 80}, 1);
     const at::Tensor xy2 = torch::rand({50, 2}, torch::kDouble) * 100;
-    const at::Tensor boxes = torch::cat({xy2, xy2 + 1 + torch::rand({50, 2}, torch::kDouble) * 80}, 1);
-    for (const auto& weights : {std::array<double, 4>{1, 1, 1, 1}, std::array<double, 4>{10, 10, 5, 5}}) {
+    const at::Tensor boxes =
+        torch::cat({xy2, xy2 + 1 + torch::rand({50, 2}, torch::kDouble) * 80}, 1);
+    for (const auto& weights :
+         {std::array<double, 4>{1, 1, 1, 1}, std::array<double, 4>{10, 10, 5, 5}}) {
         BoxCoder coder;
         coder.weights = weights;
         const at::Tensor deltas = coder.Encode(reference, boxes);
@@ -57,7 +60,8 @@ TEST(BoxCoderTest, KnownDeltasAndTheSizeClamp) {
     // Centre moved by (+1, -2), width doubled, height kept.
     const at::Tensor box = torch::tensor({{-4.0f, -2.0f, 16.0f, 18.0f}});
     const at::Tensor deltas = coder.Encode(reference, box);
-    EXPECT_TRUE(torch::allclose(deltas, torch::tensor({{1.0f, -1.0f, 5.0f * std::log(2.0f), 0.0f}})));
+    EXPECT_TRUE(
+        torch::allclose(deltas, torch::tensor({{1.0f, -1.0f, 5.0f * std::log(2.0f), 0.0f}})));
     // A huge dw is clamped at ln(1000/16) before exp.
     const at::Tensor wild = coder.Decode(reference, torch::tensor({{0.0f, 0.0f, 500.0f, 0.0f}}));
     EXPECT_NEAR((wild[0][2] - wild[0][0]).item<float>(), 10.0f * 1000.0f / 16.0f, 1e-2);
@@ -65,7 +69,8 @@ TEST(BoxCoderTest, KnownDeltasAndTheSizeClamp) {
 
 TEST(BoxCoderTest, DecodeBroadcastsOneReferenceOverClasses) {
     BoxCoder coder;
-    const at::Tensor reference = torch::tensor({{0.0f, 0.0f, 10.0f, 10.0f}}).unsqueeze(1);  // [1,1,4]
+    const at::Tensor reference =
+        torch::tensor({{0.0f, 0.0f, 10.0f, 10.0f}}).unsqueeze(1);  // [1,1,4]
     const at::Tensor deltas = torch::zeros({1, 3, 4});
     EXPECT_EQ(coder.Decode(reference, deltas).sizes(), (std::vector<int64_t>{1, 3, 4}));
 }

@@ -27,7 +27,8 @@ FasterRcnnOptions SmallOptions() {
 }
 
 FasterRcnn SmallModel(const std::string& cls = "ce", const std::string& reg = "giou") {
-    return FasterRcnn(SmallOptions(), expr::ResolveFormula(cls, expr::SetKind::kClsMulti),
+    return FasterRcnn(SmallOptions(),
+                      expr::ResolveFormula(cls, expr::SetKind::kClsMulti),
                       expr::ResolveFormula(reg, expr::SetKind::kReg));
 }
 

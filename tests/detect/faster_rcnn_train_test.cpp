@@ -41,11 +41,13 @@ TrainConfig TinyFasterRcnn() {
 }
 
 class FasterRcnnTrainTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         ConfigureThreads(2);
         images_ = ReadVocSplit(kBccd, "train")
-                      .Subset({"BloodImage_00001", "BloodImage_00003", "BloodImage_00004",
+                      .Subset({"BloodImage_00001",
+                               "BloodImage_00003",
+                               "BloodImage_00004",
                                "BloodImage_00005"});
     }
 

@@ -31,8 +31,8 @@ double BilinearAt(const at::Tensor& f, double y, double x) {
     }
     const auto v = [&](int64_t yy, int64_t xx) { return f[yy][xx].item<double>(); };
     const double dy = y - y0, dx = x - x0;
-    return (1 - dy) * (1 - dx) * v(y0, x0) + (1 - dy) * dx * v(y0, x1) +
-           dy * (1 - dx) * v(y1, x0) + dy * dx * v(y1, x1);
+    return (1 - dy) * (1 - dx) * v(y0, x0) + (1 - dy) * dx * v(y0, x1) + dy * (1 - dx) * v(y1, x0) +
+           dy * dx * v(y1, x1);
 }
 
 // Brute-force RoIAlign: every bin is the mean of its grid of bilinear samples.
@@ -51,7 +51,8 @@ at::Tensor Reference(const at::Tensor& features, const at::Tensor& rois, const R
             rh = std::max(rh, 1.0);
         }
         const double bh = rh / o.output_height, bw = rw / o.output_width;
-        const int64_t gh = o.sampling_ratio > 0 ? o.sampling_ratio : std::ceil(rh / o.output_height);
+        const int64_t gh =
+            o.sampling_ratio > 0 ? o.sampling_ratio : std::ceil(rh / o.output_height);
         const int64_t gw = o.sampling_ratio > 0 ? o.sampling_ratio : std::ceil(rw / o.output_width);
         for (int64_t ch = 0; ch < c; ++ch) {
             const at::Tensor f = features[b][ch];
@@ -60,7 +61,8 @@ at::Tensor Reference(const at::Tensor& features, const at::Tensor& rois, const R
                     double sum = 0.0;
                     for (int64_t iy = 0; iy < gh; ++iy) {
                         for (int64_t ix = 0; ix < gw; ++ix) {
-                            sum += BilinearAt(f, y1 + ph * bh + (iy + 0.5) * bh / gh,
+                            sum += BilinearAt(f,
+                                              y1 + ph * bh + (iy + 0.5) * bh / gh,
                                               x1 + pw * bw + (ix + 0.5) * bw / gw);
                         }
                     }
@@ -183,9 +185,9 @@ TEST(RoiAlignTest, EmptyRoisGiveAnEmptyResultAndZeroGradient) {
 
 TEST(RoiAlignTest, RejectsBadInput) {
     const at::Tensor features = torch::randn({1, 4, 5, 5});
-    EXPECT_THROW(RoiAlign(features, torch::tensor({{1.0f, 0.0f, 0.0f, 2.0f, 2.0f}}),
-                          Options(true, 2)),
-                 c10::Error);
+    EXPECT_THROW(
+        RoiAlign(features, torch::tensor({{1.0f, 0.0f, 0.0f, 2.0f, 2.0f}}), Options(true, 2)),
+        c10::Error);
     EXPECT_THROW(RoiAlign(features, torch::zeros({2, 4}), Options(true, 2)), c10::Error);
     EXPECT_THROW(RoiAlign(torch::randn({4, 5, 5}), torch::zeros({1, 5}), Options(true, 2)),
                  c10::Error);

@@ -11,7 +11,7 @@ namespace {
 
 // Sampled RoIs of two images: three foreground classes (0..2) and background (3).
 class RoiLossTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         torch::manual_seed(6);
         coder_.weights = {10, 10, 5, 5};
@@ -57,22 +57,30 @@ at::Tensor HandGiou(const at::Tensor& p, const at::Tensor& t) {
     const auto area = [](const at::Tensor& b) {
         return (b.select(1, 2) - b.select(1, 0)) * (b.select(1, 3) - b.select(1, 1));
     };
-    const at::Tensor iw = (torch::min(p.select(1, 2), t.select(1, 2)) -
-                           torch::max(p.select(1, 0), t.select(1, 0))).clamp_min(0);
-    const at::Tensor ih = (torch::min(p.select(1, 3), t.select(1, 3)) -
-                           torch::max(p.select(1, 1), t.select(1, 1))).clamp_min(0);
+    const at::Tensor iw =
+        (torch::min(p.select(1, 2), t.select(1, 2)) - torch::max(p.select(1, 0), t.select(1, 0)))
+            .clamp_min(0);
+    const at::Tensor ih =
+        (torch::min(p.select(1, 3), t.select(1, 3)) - torch::max(p.select(1, 1), t.select(1, 1)))
+            .clamp_min(0);
     const at::Tensor inter = iw * ih;
     const at::Tensor uni = area(p) + area(t) - inter;
-    const at::Tensor ew = torch::max(p.select(1, 2), t.select(1, 2)) - torch::min(p.select(1, 0), t.select(1, 0));
-    const at::Tensor eh = torch::max(p.select(1, 3), t.select(1, 3)) - torch::min(p.select(1, 1), t.select(1, 1));
+    const at::Tensor ew =
+        torch::max(p.select(1, 2), t.select(1, 2)) - torch::min(p.select(1, 0), t.select(1, 0));
+    const at::Tensor eh =
+        torch::max(p.select(1, 3), t.select(1, 3)) - torch::min(p.select(1, 1), t.select(1, 1));
     const at::Tensor enclosing = ew * eh;
     return 1 - inter / uni + (enclosing - uni) / enclosing;
 }
 
 TEST_F(RoiLossTest, CeAndGiouFormulasEqualHandWrittenLosses) {
-    const auto [cls, reg] =
-        RoiHeadLoss(logits_, deltas_, samples_, expr::ResolveFormula("ce"),
-                    expr::ResolveFormula("giou"), coder_, 10.0);
+    const auto [cls, reg] = RoiHeadLoss(logits_,
+                                        deltas_,
+                                        samples_,
+                                        expr::ResolveFormula("ce"),
+                                        expr::ResolveFormula("giou"),
+                                        coder_,
+                                        10.0);
     (cls + reg).backward();
     const at::Tensor formula_logits_grad = logits_.grad().clone();
     const at::Tensor formula_deltas_grad = deltas_.grad().clone();
@@ -91,8 +99,13 @@ TEST_F(RoiLossTest, CeAndGiouFormulasEqualHandWrittenLosses) {
 
 TEST_F(RoiLossTest, ZCarriesThePredictedIouOnForegroundRowsAndOneOnBackground) {
     // CEI = -dot(Z·Y, log softmax X): each row's cross-entropy weighted by its Z.
-    const auto [cls, reg] = RoiHeadLoss(logits_, deltas_, samples_, expr::ResolveFormula("cei"),
-                                        expr::ResolveFormula("giou"), coder_, 10.0);
+    const auto [cls, reg] = RoiHeadLoss(logits_,
+                                        deltas_,
+                                        samples_,
+                                        expr::ResolveFormula("cei"),
+                                        expr::ResolveFormula("giou"),
+                                        coder_,
+                                        10.0);
     const auto [predicted, targets] = ForegroundBoxes();
     const at::Tensor iou = torch::diag(BoxIou(predicted.detach(), targets));
     const at::Tensor z = torch::ones({6});
@@ -103,15 +116,16 @@ TEST_F(RoiLossTest, ZCarriesThePredictedIouOnForegroundRowsAndOneOnBackground) {
 }
 
 TEST_F(RoiLossTest, SmoothL1BaselineUsesTheEncodedTargetsOfTheClass) {
-    const auto [cls, reg] = RoiHeadLoss(logits_, deltas_, samples_, expr::ResolveFormula("ce"),
-                                        std::nullopt, coder_, 1.0);
+    const auto [cls, reg] = RoiHeadLoss(
+        logits_, deltas_, samples_, expr::ResolveFormula("ce"), std::nullopt, coder_, 1.0);
     double expected = 0.0;
     for (int64_t k = 0; k < 6; ++k) {
         const int64_t label = samples_.labels[k].item<int64_t>();
         if (label == 3) {
             continue;
         }
-        const at::Tensor target = coder_.Encode(samples_.rois[k].narrow(0, 1, 4), samples_.gt_boxes[k]);
+        const at::Tensor target =
+            coder_.Encode(samples_.rois[k].narrow(0, 1, 4), samples_.gt_boxes[k]);
         const at::Tensor d = (deltas_[k][label] - target).abs();
         for (int j = 0; j < 4; ++j) {
             const double x = d[j].item<double>();
@@ -122,9 +136,13 @@ TEST_F(RoiLossTest, SmoothL1BaselineUsesTheEncodedTargetsOfTheClass) {
 }
 
 TEST_F(RoiLossTest, CseAutolossAFormulasGiveFiniteLossesAndGradients) {
-    const auto [cls, reg] =
-        RoiHeadLoss(logits_, deltas_, samples_, expr::ResolveFormula("cse-autoloss-a-cls"),
-                    expr::ResolveFormula("cse-autoloss-a-reg"), coder_, 10.0);
+    const auto [cls, reg] = RoiHeadLoss(logits_,
+                                        deltas_,
+                                        samples_,
+                                        expr::ResolveFormula("cse-autoloss-a-cls"),
+                                        expr::ResolveFormula("cse-autoloss-a-reg"),
+                                        coder_,
+                                        10.0);
     (cls + reg).backward();
     EXPECT_TRUE(std::isfinite(cls.item<float>()));
     EXPECT_TRUE(std::isfinite(reg.item<float>()));
@@ -139,13 +157,14 @@ TEST(RoiHeadsTest, LevelsFollowTheFpnRule) {
                                             {0.0f, 0.0f, 2.0f, 2.0f},
                                             {0.0f, 0.0f, 2000.0f, 2000.0f},
                                             {5.0f, 5.0f, 5.0f, 5.0f}});
-    EXPECT_TRUE(torch::equal(MapRoisToLevels(boxes, 3, 5), torch::tensor({1L, 0L, 2L, 0L, 2L, 0L})));
+    EXPECT_TRUE(
+        torch::equal(MapRoisToLevels(boxes, 3, 5), torch::tensor({1L, 0L, 2L, 0L, 2L, 0L})));
 }
 
 TEST(RoiHeadsTest, PoolingPicksEachRoisLevel) {
     torch::manual_seed(7);
-    const std::vector<at::Tensor> levels = {torch::randn({1, 4, 40, 40}), torch::randn({1, 4, 20, 20}),
-                                            torch::randn({1, 4, 10, 10})};
+    const std::vector<at::Tensor> levels = {
+        torch::randn({1, 4, 40, 40}), torch::randn({1, 4, 20, 20}), torch::randn({1, 4, 10, 10})};
     const at::Tensor rois = torch::tensor({{0.0f, 0.0f, 0.0f, 300.0f, 300.0f},
                                            {0.0f, 10.0f, 10.0f, 40.0f, 50.0f},
                                            {0.0f, 20.0f, 30.0f, 240.0f, 250.0f}});
@@ -156,13 +175,15 @@ TEST(RoiHeadsTest, PoolingPicksEachRoisLevel) {
         RoiAlignOptions o;
         o.output_height = o.output_width = 7;
         o.spatial_scale = 1.0 / (8 << level);
-        EXPECT_TRUE(torch::allclose(pooled[k], RoiAlign(levels[level], rois.narrow(0, k, 1), o)[0]));
+        EXPECT_TRUE(
+            torch::allclose(pooled[k], RoiAlign(levels[level], rois.narrow(0, k, 1), o)[0]));
     }
 }
 
 TEST(RoiHeadsTest, SamplingAddsGroundTruthAndRespectsQuotas) {
     torch::manual_seed(8);
-    const at::Tensor gt = torch::tensor({{{10.0f, 10.0f, 60.0f, 70.0f}, {80.0f, 20.0f, 120.0f, 50.0f}}});
+    const at::Tensor gt =
+        torch::tensor({{{10.0f, 10.0f, 60.0f, 70.0f}, {80.0f, 20.0f, 120.0f, 50.0f}}});
     const at::Tensor labels = torch::tensor({{2L, 0L}});
     const at::Tensor xy = torch::rand({300, 2}) * 100;
     const at::Tensor proposals = torch::cat({xy, xy + 5 + torch::rand({300, 2}) * 60}, 1);
@@ -189,8 +210,12 @@ TEST(RoiHeadsTest, PostprocessCapsSortsAndClips) {
     const at::Tensor p = torch::cat({xy, xy + 10 + torch::rand({40, 2}) * 40}, 1);
     BoxCoder coder;
     coder.weights = {10, 10, 5, 5};
-    const auto detections = PostprocessRois(torch::randn({80, 4}), torch::randn({80, 3, 4}),
-                                            {p, p}, {{100, 100}, {60, 70}}, coder, options);
+    const auto detections = PostprocessRois(torch::randn({80, 4}),
+                                            torch::randn({80, 3, 4}),
+                                            {p, p},
+                                            {{100, 100}, {60, 70}},
+                                            coder,
+                                            options);
     ASSERT_EQ(detections.size(), 2u);
     for (const auto& d : detections) {
         EXPECT_EQ(d.boxes.size(0), 7);

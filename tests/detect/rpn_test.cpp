@@ -11,7 +11,7 @@ namespace {
 // Anchors of a 96x128 input on two levels, and two images of ground truth (one padded row,
 // one zero-area box as BCCD has).
 class RpnTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         torch::manual_seed(5);
         grid_ = MakeAnchors({{12, 16}, {6, 8}}, {8, 16}, {32, 64}, {0.5, 1.0, 2.0}, torch::kCPU);
@@ -43,7 +43,8 @@ TEST_F(RpnTest, MatchingFollowsTheIouThresholdsAndGivesEveryBoxAnAnchor) {
         // A positive clears 0.7 or is the best anchor of some box.
         const at::Tensor best_of_box = std::get<0>(iou.max(1, true));
         const at::Tensor is_best = ((iou == best_of_box) & (best_of_box > 0)).any(0);
-        EXPECT_TRUE(torch::all((best >= 0.7).logical_or(is_best).masked_select(label == 1)).item<bool>());
+        EXPECT_TRUE(
+            torch::all((best >= 0.7).logical_or(is_best).masked_select(label == 1)).item<bool>());
         // Every box of positive area has a positive anchor, and positives match real boxes.
         for (int64_t g = 0; g < real.size(0); ++g) {
             const at::Tensor box = boxes_[b][real[g]];
@@ -60,11 +61,11 @@ TEST_F(RpnTest, MatchingFollowsTheIouThresholdsAndGivesEveryBoxAnAnchor) {
 }
 
 TEST_F(RpnTest, ImagesWithoutBoxesHaveOnlyNegatives) {
-    const MatchResult match = MatchAnchors(grid_.boxes, torch::zeros({1, 2, 4}),
-                                           torch::full({1, 2}, -1L), 0.7, 0.3);
+    const MatchResult match =
+        MatchAnchors(grid_.boxes, torch::zeros({1, 2, 4}), torch::full({1, 2}, -1L), 0.7, 0.3);
     EXPECT_TRUE(torch::all(match.labels == 0).item<bool>());
-    const MatchResult none = MatchAnchors(grid_.boxes, torch::zeros({2, 0, 4}),
-                                          torch::zeros({2, 0}, torch::kLong), 0.7, 0.3);
+    const MatchResult none = MatchAnchors(
+        grid_.boxes, torch::zeros({2, 0, 4}), torch::zeros({2, 0}, torch::kLong), 0.7, 0.3);
     EXPECT_TRUE(torch::all(none.labels == 0).item<bool>());
 }
 
@@ -78,7 +79,8 @@ TEST_F(RpnTest, SamplingKeepsTheQuotasAndOnlyLabelledAnchors) {
         const int64_t negatives = (sampled[b] == 0).sum().item<int64_t>();
         EXPECT_LE(positives, 128);
         EXPECT_LE(positives + negatives, 256);
-        EXPECT_TRUE(torch::all((sampled[b] == -1).logical_or(sampled[b] == labels[b])).item<bool>());
+        EXPECT_TRUE(
+            torch::all((sampled[b] == -1).logical_or(sampled[b] == labels[b])).item<bool>());
         const int64_t available_negatives = (labels[b] == 0).sum().item<int64_t>();
         EXPECT_EQ(negatives, std::min<int64_t>(available_negatives, 256 - positives));
     }
@@ -143,8 +145,15 @@ TEST_F(RpnTest, ProposalNmsRemovesOverlapsWithinALevel) {
     // heavily, so NMS at IoU 0.7 must leave no pair above it.
     const AnchorGrid grid = MakeAnchors({{12, 16}}, {8}, {32}, {1.0}, torch::kCPU);
     const at::Tensor objectness = torch::randn({1, grid.boxes.size(0)});
-    const auto proposals = SelectProposals(objectness, torch::zeros({1, grid.boxes.size(0), 4}),
-                                           grid, {{96, 128}}, 1000, 1000, 0.7, 1e-3, BoxCoder());
+    const auto proposals = SelectProposals(objectness,
+                                           torch::zeros({1, grid.boxes.size(0), 4}),
+                                           grid,
+                                           {{96, 128}},
+                                           1000,
+                                           1000,
+                                           0.7,
+                                           1e-3,
+                                           BoxCoder());
     const at::Tensor iou = BoxIou(proposals[0], proposals[0]);
     const at::Tensor off_diagonal = iou - torch::eye(iou.size(0));
     EXPECT_LE(off_diagonal.max().item<float>(), 0.7f);
