@@ -65,17 +65,25 @@ std::string Describe(const Verdict& v, expr::SetKind set) {
         case Reason::kIgnoresPrediction:
             return "the loss does not depend on the prediction";
         case Reason::kNonFinite:
-            return v.curve < 0 ? Format("non-finite loss %g on a fingerprint probe", v.before, 0,
-                                        0, 0)
-                               : Format("non-finite loss %g on validity probe row %.0f", v.before,
-                                        v.curve, 0, 0);
+            return v.curve < 0
+                       ? Format("non-finite loss %g on a fingerprint probe", v.before, 0, 0, 0)
+                       : Format("non-finite loss %g on validity probe row %.0f",
+                                v.before,
+                                v.curve,
+                                0,
+                                0);
         case Reason::kNonFiniteGradient: {
             if (v.curve < 0) {
                 return Format("non-finite gradient %g on a fingerprint probe", v.before, 0, 0, 0);
             }
             char text[160];
-            std::snprintf(text, sizeof(text), "non-finite gradient %g at s = %g (%s = %g)",
-                          v.before, v.at, weight_name, v.weight);
+            std::snprintf(text,
+                          sizeof(text),
+                          "non-finite gradient %g at s = %g (%s = %g)",
+                          v.before,
+                          v.at,
+                          weight_name,
+                          v.weight);
             return text;
         }
         case Reason::kRisesWithPositiveScore:
@@ -85,25 +93,47 @@ std::string Describe(const Verdict& v, expr::SetKind set) {
                                      : "loss falls as a negative-class score rises";
             char detail[160];
             if (v.on_gradient) {
-                std::snprintf(detail, sizeof(detail), ": dL/ds = %.6g at s = %g (%s = %g)",
-                              v.before, v.at, weight_name, v.weight);
+                std::snprintf(detail,
+                              sizeof(detail),
+                              ": dL/ds = %.6g at s = %g (%s = %g)",
+                              v.before,
+                              v.at,
+                              weight_name,
+                              v.weight);
             } else {
-                std::snprintf(detail, sizeof(detail), ": L = %.6g before s = %g, %.6g there (%s = %g)",
-                              v.before, v.at, v.after, weight_name, v.weight);
+                std::snprintf(detail,
+                              sizeof(detail),
+                              ": L = %.6g before s = %g, %.6g there (%s = %g)",
+                              v.before,
+                              v.at,
+                              v.after,
+                              weight_name,
+                              v.weight);
             }
             return text + detail;
         }
         case Reason::kFlatInPositiveScore:
-            return Format("loss does not fall with the positive score: L(s=-20) = %.6g, "
-                          "L(s=%g) = %.6g (w = %g)",
-                          v.before, v.at, v.after, v.weight);
+            return Format(
+                "loss does not fall with the positive score: L(s=-20) = %.6g, "
+                "L(s=%g) = %.6g (w = %g)",
+                v.before,
+                v.at,
+                v.after,
+                v.weight);
         case Reason::kGradientDoesNotVanish:
-            return Format("|dL/ds| does not vanish: %.6g at s = %g, bound %.6g (w = %g)", v.before,
-                          v.at, v.after, v.weight);
+            return Format("|dL/ds| does not vanish: %.6g at s = %g, bound %.6g (w = %g)",
+                          v.before,
+                          v.at,
+                          v.after,
+                          v.weight);
         case Reason::kNotMinimalAtOverlap:
-            return Format("a box off the target scores %.6g, below perfect overlap's %.6g "
-                          "(scatter probe %g, side %g)",
-                          v.after, v.before, v.at, v.weight);
+            return Format(
+                "a box off the target scores %.6g, below perfect overlap's %.6g "
+                "(scatter probe %g, side %g)",
+                v.after,
+                v.before,
+                v.at,
+                v.weight);
         case Reason::kFallsWithTranslation:
         case Reason::kFallsWithScaling:
         case Reason::kFallsWithAspect: {
@@ -111,15 +141,24 @@ std::string Describe(const Verdict& v, expr::SetKind set) {
                                : v.reason == Reason::kFallsWithScaling   ? "is scaled (factor"
                                                                          : "changes aspect (factor";
             char text[200];
-            std::snprintf(text, sizeof(text),
-                          "loss falls as the box %s %g): %.6g before, %.6g there (side %g)", path,
-                          v.at, v.before, v.after, v.weight);
+            std::snprintf(text,
+                          sizeof(text),
+                          "loss falls as the box %s %g): %.6g before, %.6g there (side %g)",
+                          path,
+                          v.at,
+                          v.before,
+                          v.after,
+                          v.weight);
             return text;
         }
         case Reason::kFlatWithDistance:
-            return Format("loss does not rise away from the target: %.6g at overlap, %.6g at "
-                          "distance %g (side %g)",
-                          v.before, v.after, v.at, v.weight);
+            return Format(
+                "loss does not rise away from the target: %.6g at overlap, %.6g at "
+                "distance %g (side %g)",
+                v.before,
+                v.after,
+                v.at,
+                v.weight);
     }
     return std::string(ReasonCode(v.reason));
 }

@@ -31,8 +31,8 @@ enum class Reason : std::uint8_t {
     kNotMinimalAtOverlap,     // reg: some box is scored below the perfectly overlapping one
     kFallsWithTranslation,    // reg: loss falls as the box moves away from its target
     kFallsWithScaling,        // reg: loss falls as the box grows or shrinks away from its target
-    kFallsWithAspect,         // reg: loss falls as the box's aspect ratio moves away from the target's
-    kFlatWithDistance,        // reg: loss does not rise at all along a path away from the target
+    kFallsWithAspect,   // reg: loss falls as the box's aspect ratio moves away from the target's
+    kFlatWithDistance,  // reg: loss does not rise at all along a path away from the target
 };
 
 inline constexpr int kReasonCount = static_cast<int>(Reason::kFlatWithDistance) + 1;

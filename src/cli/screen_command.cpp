@@ -91,7 +91,8 @@ nlohmann::json StageJson(const check::Verdict& verdict, expr::SetKind set) {
 }
 
 void Check(const CheckOptions& options) {
-    const expr::Formula formula = expr::ResolveFormula(options.formula, ParseSetOption(options.set));
+    const expr::Formula formula =
+        expr::ResolveFormula(options.formula, ParseSetOption(options.set));
     const expr::SetKind set = formula.set();
     const expr::Program program(formula);
     check::Screener screener(set);
@@ -150,8 +151,9 @@ void Check(const CheckOptions& options) {
         {"reason", first == nullptr ? nlohmann::json(nullptr) : ReasonJson(*first)},
         {"stage", first_stage == nullptr ? nlohmann::json(nullptr) : nlohmann::json(first_stage)},
         {"description", first == nullptr ? "passed" : check::Describe(*first, set)},
-        {"fingerprint", equivalence.passed() ? nlohmann::json(check::FingerprintHex(fingerprint))
-                                             : nlohmann::json(nullptr)},
+        {"fingerprint",
+         equivalence.passed() ? nlohmann::json(check::FingerprintHex(fingerprint))
+                              : nlohmann::json(nullptr)},
     };
     out["stages"]["validity"] = StageJson(validity, set);
     out["stages"]["convergence"] = StageJson(convergence, set);
@@ -165,33 +167,37 @@ void Check(const CheckOptions& options) {
         std::cout << out.dump() << "\n";
         return;
     }
-    std::printf("formula:      %s (%s)\n", out["infix"].get<std::string>().c_str(),
+    std::printf("formula:      %s (%s)\n",
+                out["infix"].get<std::string>().c_str(),
                 std::string(expr::PrimitiveSet::Get(set).name()).c_str());
     for (const char* stage : {"validity", "convergence", "equivalence"}) {
         const nlohmann::json& s = out["stages"][stage];
-        std::printf("%-13s %s%s%s\n", (std::string(stage) + ":").c_str(),
+        std::printf("%-13s %s%s%s\n",
+                    (std::string(stage) + ":").c_str(),
                     s["passed"].get<bool>() ? "passed" : "rejected: ",
                     s["passed"].get<bool>() ? "" : s["reason"].get<std::string>().c_str(),
-                    s["passed"].get<bool>() ? ""
-                                            : (" (" + s["description"].get<std::string>() + ")")
-                                                  .c_str());
+                    s["passed"].get<bool>()
+                        ? ""
+                        : (" (" + s["description"].get<std::string>() + ")").c_str());
     }
     for (const nlohmann::json& tail : tail_json) {
         std::printf("gradient tail (w=%g): |dL/ds| =", tail["weight"].get<double>());
         for (std::size_t k = 0; k < tail["s"].size(); ++k) {
             const nlohmann::json& g = tail["abs_grad"][k];
-            std::printf(" %g at s=%g%s", g.is_null() ? NAN : g.get<double>(),
-                        tail["s"][k].get<double>(), k + 1 < tail["s"].size() ? "," : "\n");
+            std::printf(" %g at s=%g%s",
+                        g.is_null() ? NAN : g.get<double>(),
+                        tail["s"][k].get<double>(),
+                        k + 1 < tail["s"].size() ? "," : "\n");
         }
     }
     if (equivalence.passed()) {
         std::printf("fingerprint:  %s\n", check::FingerprintHex(fingerprint).c_str());
     }
-    std::printf("result:       %s\n", first == nullptr
-                                          ? "passed every cheap stage"
-                                          : ("rejected at " + std::string(first_stage) + " (" +
-                                             out["reason"].get<std::string>() + ")")
-                                                .c_str());
+    std::printf("result:       %s\n",
+                first == nullptr ? "passed every cheap stage"
+                                 : ("rejected at " + std::string(first_stage) + " (" +
+                                    out["reason"].get<std::string>() + ")")
+                                       .c_str());
 }
 
 void Screen(const ScreenOptions& options) {
@@ -202,10 +208,13 @@ void Screen(const ScreenOptions& options) {
     if (options.threads < 1) {
         throw InputError("--threads " + std::to_string(options.threads), "needs at least 1");
     }
-    std::fprintf(stderr, "event=start command=screen set=%s count=%lld seed=%llu threads=%d "
+    std::fprintf(stderr,
+                 "event=start command=screen set=%s count=%lld seed=%llu threads=%d "
                  "autoloss=0.1.0\n",
-                 options.set.c_str(), static_cast<long long>(options.count),
-                 static_cast<unsigned long long>(options.seed), options.threads);
+                 options.set.c_str(),
+                 static_cast<long long>(options.count),
+                 static_cast<unsigned long long>(options.seed),
+                 options.threads);
     const search::ScreeningSummary summary = search::ScreenRandom(
         *set, options.count, options.seed, options.threads, search::MeanSizeEightTrees(*set));
     nlohmann::json rejected;
@@ -238,18 +247,26 @@ void Screen(const ScreenOptions& options) {
         std::cout << out.dump() << "\n";
         return;
     }
-    std::printf("screened %lld random formulas of %s (mean size %.2f) in %.3f s: %.0f per second "
-                "on %d thread(s)\n",
-                static_cast<long long>(summary.count), options.set.c_str(), summary.mean_size,
-                summary.seconds, summary.CandidatesPerSecond(), options.threads);
+    std::printf(
+        "screened %lld random formulas of %s (mean size %.2f) in %.3f s: %.0f per second "
+        "on %d thread(s)\n",
+        static_cast<long long>(summary.count),
+        options.set.c_str(),
+        summary.mean_size,
+        summary.seconds,
+        summary.CandidatesPerSecond(),
+        options.threads);
     std::printf("passed every cheap stage: %lld (%lld distinct functions)\n",
-                static_cast<long long>(summary.passed), static_cast<long long>(summary.distinct));
+                static_cast<long long>(summary.passed),
+                static_cast<long long>(summary.distinct));
     for (auto it = rejected.begin(); it != rejected.end(); ++it) {
-        std::printf("rejected at %-12s %lld\n", (it.key() + ":").c_str(),
+        std::printf("rejected at %-12s %lld\n",
+                    (it.key() + ":").c_str(),
                     static_cast<long long>(it.value().get<std::int64_t>()));
     }
     for (auto it = reasons.begin(); it != reasons.end(); ++it) {
-        std::printf("  %-28s %lld\n", it.key().c_str(),
+        std::printf("  %-28s %lld\n",
+                    it.key().c_str(),
                     static_cast<long long>(it.value().get<std::int64_t>()));
     }
 }
@@ -261,12 +278,15 @@ void AddScreeningCommands(CLI::App& app) {
     auto check_options = std::make_shared<CheckOptions>();
     CLI::App* check = formula->add_subcommand(
         "check", "Every cheap screening stage's verdict for one formula, with the numbers");
-    check->add_option("FORMULA", check_options->formula,
-                      "Formula (prefix or infix) or a known loss name")
+    check
+        ->add_option(
+            "FORMULA", check_options->formula, "Formula (prefix or infix) or a known loss name")
         ->required();
-    check->add_option("--set", check_options->set,
+    check->add_option("--set",
+                      check_options->set,
                       "Primitive set: cls-multi, cls-binary or reg (default: inferred)");
-    check->add_flag("--json", check_options->json,
+    check->add_flag("--json",
+                    check_options->json,
                     "Print one JSON object with \"passed\", \"reason\" and every stage");
     check->callback([check_options] { Check(*check_options); });
 
@@ -279,9 +299,9 @@ void AddScreeningCommands(CLI::App& app) {
         ->default_val(100000);
     screen->add_option("--seed", screen_options->seed, "Seed of the random formulas")
         ->default_val(0);
-    screen->add_option("--threads", screen_options->threads, "Screening threads")
-        ->default_val(1);
-    screen->add_flag("--json", screen_options->json,
+    screen->add_option("--threads", screen_options->threads, "Screening threads")->default_val(1);
+    screen->add_flag("--json",
+                     screen_options->json,
                      "Print one JSON object with \"count\", \"seconds\", "
                      "\"candidates_per_second\" and \"passed\"");
     screen->callback([screen_options] { Screen(*screen_options); });

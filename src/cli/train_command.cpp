@@ -41,10 +41,14 @@ train::TrainConfig ResolveConfig(const TrainOptions& options) {
     for (const auto& assignment : options.overrides) {
         train::ApplyOverride(config, assignment);
     }
-    if (!options.cls_loss.empty()) config.cls_loss = options.cls_loss;
-    if (!options.reg_loss.empty()) config.reg_loss = options.reg_loss;
-    if (!options.out.empty()) config.out_dir = options.out;
-    if (options.threads > 0) config.threads = options.threads;
+    if (!options.cls_loss.empty())
+        config.cls_loss = options.cls_loss;
+    if (!options.reg_loss.empty())
+        config.reg_loss = options.reg_loss;
+    if (!options.out.empty())
+        config.out_dir = options.out;
+    if (options.threads > 0)
+        config.threads = options.threads;
     train::ValidateTrainConfig(config);
     return config;
 }
@@ -102,13 +106,13 @@ void RunDetect(const DetectOptions& options) {
     if (classes.empty()) {
         classes = train::ReadVocSplit(config.data_root, config.train_split).classes;
     }
-    const auto predictions =
-        train::PredictImages(config, classes, options.model, options.images);
+    const auto predictions = train::PredictImages(config, classes, options.model, options.images);
     std::filesystem::create_directories(options.out);
     for (std::size_t k = 0; k < options.images.size(); ++k) {
-        const std::string png = (std::filesystem::path(options.out) /
-                                 (std::filesystem::path(options.images[k]).stem().string() + ".png"))
-                                    .string();
+        const std::string png =
+            (std::filesystem::path(options.out) /
+             (std::filesystem::path(options.images[k]).stem().string() + ".png"))
+                .string();
         train::DrawPredictions(options.images[k], predictions[k], classes, options.min_score, png);
         int shown = 0;
         for (const auto& p : predictions[k]) {
@@ -153,26 +157,33 @@ void RunBenchTrain(BenchTrainOptions options) {
         std::printf("%s\n", json.dump(2).c_str());
         return;
     }
-    std::printf("detector=%s backbone=%s size=%d batch=%d threads=%d precision=%s %s\n"
-                "train_images_per_second=%.3f infer_images_per_second=%.3f "
-                "peak_memory_gib=%.3f\n",
-                options.bench.detector.c_str(), options.backbone.c_str(), options.bench.size,
-                options.bench.batch, result.threads,
-                train::ResolvedPrecision(precision_config).c_str(),
-                train::RuntimeVersions().c_str(), result.train_images_per_second,
-                result.infer_images_per_second, result.peak_memory_gib);
+    std::printf(
+        "detector=%s backbone=%s size=%d batch=%d threads=%d precision=%s %s\n"
+        "train_images_per_second=%.3f infer_images_per_second=%.3f "
+        "peak_memory_gib=%.3f\n",
+        options.bench.detector.c_str(),
+        options.backbone.c_str(),
+        options.bench.size,
+        options.bench.batch,
+        result.threads,
+        train::ResolvedPrecision(precision_config).c_str(),
+        train::RuntimeVersions().c_str(),
+        result.train_images_per_second,
+        result.infer_images_per_second,
+        result.peak_memory_gib);
 }
 
 void AddTrainOptions(CLI::App* command, TrainOptions& options) {
     command->add_option("--config", options.config, "YAML config (configs/*.yaml)");
-    command->add_option("--cls-loss", options.cls_loss,
+    command->add_option("--cls-loss",
+                        options.cls_loss,
                         "classification loss: a known name (fl, fli, cse-autoloss-b-cls; for "
                         "faster_rcnn ce, cei, cse-autoloss-a-cls) or a formula of that set");
-    command->add_option("--reg-loss", options.reg_loss,
+    command->add_option("--reg-loss",
+                        options.reg_loss,
                         "regression loss: a known name (giou, iou, cse-autoloss-b-reg) or a "
                         "reg formula; faster_rcnn also takes smooth-l1 (on box deltas)");
-    command->add_option("--set", options.overrides, "override a config key: key=value")
-        ->take_all();
+    command->add_option("--set", options.overrides, "override a config key: key=value")->take_all();
     command->add_option("--threads", options.threads, "libtorch threads (default: all cores)");
 }
 
@@ -182,8 +193,8 @@ void AddTrainCommands(CLI::App& app) {
     auto train_options = std::make_shared<TrainOptions>();
     CLI::App* train = app.add_subcommand("train", "train a detector with chosen loss formulas");
     AddTrainOptions(train, *train_options);
-    train->add_option("--out", train_options->out,
-                      "output folder: config, checkpoints, result.json, model.pt");
+    train->add_option(
+        "--out", train_options->out, "output folder: config, checkpoints, result.json, model.pt");
     train->add_flag("--quiet", train_options->quiet, "no progress lines");
     train->callback([train_options] { RunTrain(*train_options); });
 
@@ -221,8 +232,10 @@ void AddTrainCommands(CLI::App& app) {
     bench_train->add_option("--iters", b.iterations, "timed iterations");
     bench_train->add_option("--warmup", b.warmup, "untimed iterations first");
     bench_train->add_option("--threads", b.threads, "libtorch threads (default: all cores)");
-    bench_train->add_option("--precision", b.precision, "bf16, fp32 or auto (bf16 where the CPU has it natively)");
-    bench_train->add_option("--channels-last", b.channels_last, "channels-last layout (true/false)");
+    bench_train->add_option(
+        "--precision", b.precision, "bf16, fp32 or auto (bf16 where the CPU has it natively)");
+    bench_train->add_option(
+        "--channels-last", b.channels_last, "channels-last layout (true/false)");
     bench_train->add_flag("--json", bench_options->json, "print one JSON object");
     bench_train->callback([bench_options] { RunBenchTrain(*bench_options); });
 }

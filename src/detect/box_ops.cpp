@@ -17,8 +17,10 @@ at::Tensor Area(const at::Tensor& boxes) {
 }  // namespace
 
 at::Tensor BoxIou(const at::Tensor& a, const at::Tensor& b) {
-    const at::Tensor lt = torch::max(a.unsqueeze(1).narrow(-1, 0, 2), b.unsqueeze(0).narrow(-1, 0, 2));
-    const at::Tensor rb = torch::min(a.unsqueeze(1).narrow(-1, 2, 2), b.unsqueeze(0).narrow(-1, 2, 2));
+    const at::Tensor lt =
+        torch::max(a.unsqueeze(1).narrow(-1, 0, 2), b.unsqueeze(0).narrow(-1, 0, 2));
+    const at::Tensor rb =
+        torch::min(a.unsqueeze(1).narrow(-1, 2, 2), b.unsqueeze(0).narrow(-1, 2, 2));
     const at::Tensor wh = (rb - lt).clamp_min(0);
     const at::Tensor inter = wh.select(-1, 0) * wh.select(-1, 1);
     const at::Tensor uni = Area(a).unsqueeze(1) + Area(b).unsqueeze(0) - inter;
@@ -40,7 +42,9 @@ IouParts AlignedIouParts(const at::Tensor& pred, const at::Tensor& target) {
     return parts;
 }
 
-at::Tensor EncodeLtrb(const at::Tensor& points, const at::Tensor& boxes, const at::Tensor& strides) {
+at::Tensor EncodeLtrb(const at::Tensor& points,
+                      const at::Tensor& boxes,
+                      const at::Tensor& strides) {
     const at::Tensor x = points.select(-1, 0);
     const at::Tensor y = points.select(-1, 1);
     return torch::stack({x - boxes.select(-1, 0),
@@ -55,9 +59,8 @@ at::Tensor DecodeLtrb(const at::Tensor& points, const at::Tensor& ltrb, const at
     const at::Tensor d = ltrb * strides.unsqueeze(-1);
     const at::Tensor x = points.select(-1, 0);
     const at::Tensor y = points.select(-1, 1);
-    return torch::stack({x - d.select(-1, 0), y - d.select(-1, 1), x + d.select(-1, 2),
-                         y + d.select(-1, 3)},
-                        -1);
+    return torch::stack(
+        {x - d.select(-1, 0), y - d.select(-1, 1), x + d.select(-1, 2), y + d.select(-1, 3)}, -1);
 }
 
 at::Tensor BatchedNms(const at::Tensor& boxes,
@@ -69,7 +72,8 @@ at::Tensor BatchedNms(const at::Tensor& boxes,
         return torch::empty({0}, torch::kLong);
     }
     const at::Tensor order = std::get<1>(scores.to(torch::kCPU).sort(0, /*descending=*/true));
-    const at::Tensor sorted = boxes.to(torch::kCPU, torch::kFloat).index_select(0, order).contiguous();
+    const at::Tensor sorted =
+        boxes.to(torch::kCPU, torch::kFloat).index_select(0, order).contiguous();
     const at::Tensor sorted_classes =
         classes.to(torch::kCPU, torch::kLong).index_select(0, order).contiguous();
     const float* b = sorted.data_ptr<float>();
@@ -77,7 +81,8 @@ at::Tensor BatchedNms(const at::Tensor& boxes,
     const int64_t* index = order.data_ptr<int64_t>();
     std::vector<float> area(n);
     for (int64_t i = 0; i < n; ++i) {
-        area[i] = std::max(0.0f, b[4 * i + 2] - b[4 * i]) * std::max(0.0f, b[4 * i + 3] - b[4 * i + 1]);
+        area[i] =
+            std::max(0.0f, b[4 * i + 2] - b[4 * i]) * std::max(0.0f, b[4 * i + 3] - b[4 * i + 1]);
     }
     // Greedy suppression row by row: each kept box is compared only with the lower-scoring boxes
     // still alive, with no N x N matrix (an untrained model sends thousands of boxes here).

@@ -23,14 +23,14 @@ torch::nn::Conv2d HeadConv(int64_t in, int64_t out, double bias) {
 // GroupNorm computed in float32: libtorch 1.13's CPU kernel refuses a bf16 input with float32
 // affine parameters, and autocast leaves group_norm alone; the next convolution casts back.
 class Float32GroupNormImpl : public torch::nn::Module {
-public:
+  public:
     Float32GroupNormImpl(int64_t groups, int64_t channels)
-        : norm_(register_module("norm",
-                                torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, channels)))) {}
+        : norm_(register_module(
+              "norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, channels)))) {}
 
     at::Tensor forward(const at::Tensor& x) { return norm_->forward(x.to(torch::kFloat)); }
 
-private:
+  private:
     torch::nn::GroupNorm norm_;
 };
 TORCH_MODULE(Float32GroupNorm);
@@ -58,7 +58,9 @@ at::Tensor Flatten(const at::Tensor& map) {
 }  // namespace
 
 FcosImpl::FcosImpl(const FcosOptions& options, expr::Formula cls_formula, expr::Formula reg_formula)
-    : options_(options), cls_formula_(std::move(cls_formula)), reg_formula_(std::move(reg_formula)) {
+    : options_(options),
+      cls_formula_(std::move(cls_formula)),
+      reg_formula_(std::move(reg_formula)) {
     if (options.num_classes < 1) {
         throw InputError("fcos num_classes", std::to_string(options.num_classes) + " < 1");
     }
@@ -82,13 +84,15 @@ FcosImpl::FcosImpl(const FcosOptions& options, expr::Formula cls_formula, expr::
                                   HeadConv(ch, options.num_classes, -std::log((1 - 0.01) / 0.01)));
     reg_ltrb_ = register_module("reg_ltrb", HeadConv(ch, 4, 0.0));
     quality_ = register_module("quality", HeadConv(ch, 1, 0.0));
-    scales_ = register_parameter("scales", torch::ones({static_cast<int64_t>(FcosStrides().size())}));
+    scales_ =
+        register_parameter("scales", torch::ones({static_cast<int64_t>(FcosStrides().size())}));
 }
 
 void FcosImpl::SetPrecision(Precision precision, bool channels_last) {
     precision_ = precision;
     channels_last_ = channels_last;
-    const auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    const auto format =
+        channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
     torch::NoGradGuard no_grad;
     for (auto& parameter : parameters()) {
         if (parameter.dim() == 4) {

@@ -59,8 +59,7 @@ FcosTargets AssignFcosTargets(const PointGrid& grid,
     const at::Tensor y1 = boxes.select(2, 1).unsqueeze(1);
     const at::Tensor x2 = boxes.select(2, 2).unsqueeze(1);
     const at::Tensor y2 = boxes.select(2, 3).unsqueeze(1);
-    const at::Tensor largest =
-        torch::max(torch::max(x - x1, y - y1), torch::max(x2 - x, y2 - y));
+    const at::Tensor largest = torch::max(torch::max(x - x1, y - y1), torch::max(x2 - x, y2 - y));
     const at::Tensor r = grid.strides.view({1, p, 1}) * center_radius;
     const at::Tensor cx = (x1 + x2) / 2;
     const at::Tensor cy = (y1 + y2) / 2;
@@ -72,12 +71,12 @@ FcosTargets AssignFcosTargets(const PointGrid& grid,
     const at::Tensor valid = (labels >= 0).unsqueeze(1);
     const at::Tensor candidate = in_center & in_range & valid;
     const at::Tensor area = ((x2 - x1) * (y2 - y1)).expand({b, p, boxes.size(1)});
-    const at::Tensor masked =
-        torch::where(candidate, area, torch::full({}, std::numeric_limits<float>::infinity(),
-                                                  area.options()));
+    const at::Tensor masked = torch::where(
+        candidate, area, torch::full({}, std::numeric_limits<float>::infinity(), area.options()));
     const auto [min_area, match] = masked.min(2);
     const at::Tensor positive = min_area < std::numeric_limits<float>::infinity();
-    targets.labels = torch::where(positive, labels.gather(1, match), torch::full({}, -1L, labels.options()));
+    targets.labels =
+        torch::where(positive, labels.gather(1, match), torch::full({}, -1L, labels.options()));
     targets.boxes = boxes.gather(1, match.unsqueeze(2).expand({b, p, 4}));
     return targets;
 }
@@ -105,9 +104,8 @@ LossTerms FcosLoss(const PointGrid& grid,
     const at::Tensor target_ltrb =
         EncodeLtrb(points, targets.boxes.reshape({-1, 4}).index_select(0, pos), strides);
     const auto corners = [](const at::Tensor& ltrb) {
-        return torch::stack({-ltrb.select(1, 0), -ltrb.select(1, 1), ltrb.select(1, 2),
-                             ltrb.select(1, 3)},
-                            1);
+        return torch::stack(
+            {-ltrb.select(1, 0), -ltrb.select(1, 1), ltrb.select(1, 2), ltrb.select(1, 3)}, 1);
     };
     const IouParts parts = AlignedIouParts(corners(pred_ltrb), corners(target_ltrb));
     const at::Tensor iou =
@@ -137,10 +135,10 @@ LossTerms FcosLoss(const PointGrid& grid,
         reg_inputs[*reg_set.FindInput("I", false)] = parts.intersection;
         reg_inputs[*reg_set.FindInput("E", false)] = parts.enclosing + 1e-7f;
         reg_loss = expr::EvaluateTorch(reg_formula, reg_inputs).sum() / norm;
-        quality_loss = torch::binary_cross_entropy_with_logits(
-                           outputs.quality.reshape(-1).index_select(0, pos), iou, {}, {},
-                           at::Reduction::Sum) /
-                       norm;
+        quality_loss =
+            torch::binary_cross_entropy_with_logits(
+                outputs.quality.reshape(-1).index_select(0, pos), iou, {}, {}, at::Reduction::Sum) /
+            norm;
     } else {
         // No positives: zero terms that still touch the outputs so every parameter gets a
         // (zero) gradient and the graph stays the same shape.

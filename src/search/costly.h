@@ -14,7 +14,9 @@ struct CostlyResult {
     std::string failure;  // when !ok: a short snake_case code, e.g. "diverged", "nan_loss"
 
     static CostlyResult Score(double score) { return CostlyResult{true, score, {}}; }
-    static CostlyResult Failure(std::string code) { return CostlyResult{false, 0.0, std::move(code)}; }
+    static CostlyResult Failure(std::string code) {
+        return CostlyResult{false, 0.0, std::move(code)};
+    }
 };
 
 // The stages of Algorithm 1 that train networks, implemented by the detector modules. The loop
@@ -24,7 +26,7 @@ struct CostlyResult {
 // for a bad candidate (return a failure instead), and should be deterministic for a fixed
 // formula if resumed searches are to match uninterrupted ones.
 class CostlyStages {
-public:
+  public:
     virtual ~CostlyStages() = default;
 
     // Model-optimization simulation (SPEC.md §3 2c): train the detector briefly with `formula`

@@ -20,14 +20,15 @@ struct Field {
 
 template <typename T>
 Field Bind(T TrainConfig::*member) {
-    return {[member](TrainConfig& config, const YAML::Node& node) { config.*member = node.as<T>(); },
-            [member](const TrainConfig& config, YAML::Emitter& out) {
-                if constexpr (std::is_same_v<T, std::vector<int>> ||
-                              std::is_same_v<T, std::vector<std::string>>) {
-                    out << YAML::Flow;
-                }
-                out << config.*member;
-            }};
+    return {
+        [member](TrainConfig& config, const YAML::Node& node) { config.*member = node.as<T>(); },
+        [member](const TrainConfig& config, YAML::Emitter& out) {
+            if constexpr (std::is_same_v<T, std::vector<int>> ||
+                          std::is_same_v<T, std::vector<std::string>>) {
+                out << YAML::Flow;
+            }
+            out << config.*member;
+        }};
 }
 
 const std::map<std::string, Field>& Fields() {
@@ -74,7 +75,9 @@ const std::map<std::string, Field>& Fields() {
     return fields;
 }
 
-void Set(TrainConfig& config, const std::string& key, const YAML::Node& value,
+void Set(TrainConfig& config,
+         const std::string& key,
+         const YAML::Node& value,
          const std::string& where) {
     const auto it = Fields().find(key);
     if (it == Fields().end()) {
@@ -130,10 +133,14 @@ void ValidateTrainConfig(const TrainConfig& config) {
     if (config.detector != "fcos" && config.detector != "faster_rcnn") {
         fail("detector", "'" + config.detector + "' is not a known detector (fcos, faster_rcnn)");
     }
-    if (config.iterations < 1) fail("iterations", "must be at least 1");
-    if (config.batch_size < 1) fail("batch_size", "must be at least 1");
-    if (config.eval_batch_size < 1) fail("eval_batch_size", "must be at least 1");
-    if (!(config.lr > 0)) fail("lr", "must be positive");
+    if (config.iterations < 1)
+        fail("iterations", "must be at least 1");
+    if (config.batch_size < 1)
+        fail("batch_size", "must be at least 1");
+    if (config.eval_batch_size < 1)
+        fail("eval_batch_size", "must be at least 1");
+    if (!(config.lr > 0))
+        fail("lr", "must be positive");
     if (config.min_size < 32 || config.max_size < config.min_size) {
         fail("min_size", "needs 32 <= min_size <= max_size");
     }
@@ -143,13 +150,20 @@ void ValidateTrainConfig(const TrainConfig& config) {
     if (config.precision != "bf16" && config.precision != "fp32" && config.precision != "auto") {
         fail("precision", "'" + config.precision + "' is not bf16, fp32 or auto");
     }
-    if (config.warmup_iterations < 0) fail("warmup_iterations", "must be >= 0");
-    if (config.threads < 0) fail("threads", "must be >= 0");
-    if (config.tower_convs < 0) fail("tower_convs", "must be >= 0");
-    if (config.roi_batch_per_image < 1) fail("roi_batch_per_image", "must be at least 1");
-    if (config.roi_head_width < 1) fail("roi_head_width", "must be at least 1");
-    if (!(config.anchor_size > 0)) fail("anchor_size", "must be positive");
-    if (!(config.divergence_factor > 1)) fail("divergence_factor", "must be > 1");
+    if (config.warmup_iterations < 0)
+        fail("warmup_iterations", "must be >= 0");
+    if (config.threads < 0)
+        fail("threads", "must be >= 0");
+    if (config.tower_convs < 0)
+        fail("tower_convs", "must be >= 0");
+    if (config.roi_batch_per_image < 1)
+        fail("roi_batch_per_image", "must be at least 1");
+    if (config.roi_head_width < 1)
+        fail("roi_head_width", "must be at least 1");
+    if (!(config.anchor_size > 0))
+        fail("anchor_size", "must be positive");
+    if (!(config.divergence_factor > 1))
+        fail("divergence_factor", "must be > 1");
 }
 
 std::string ResolvedPrecision(const TrainConfig& config) {

@@ -29,7 +29,9 @@ std::string ReadFile(const std::string& path) {
 }
 
 // The text of the first <tag>...</tag> in `text` from `from`; npos-safe.
-std::string Tag(const std::string& text, const std::string& tag, std::size_t from = 0,
+std::string Tag(const std::string& text,
+                const std::string& tag,
+                std::size_t from = 0,
                 std::size_t to = std::string::npos) {
     const std::size_t open = text.find("<" + tag + ">", from);
     if (open == std::string::npos || open >= to) {
@@ -88,8 +90,10 @@ DetectionSet DetectionSet::Subset(const std::vector<std::string>& names) const {
     DetectionSet subset;
     subset.classes = classes;
     for (const auto& name : names) {
-        const auto it = std::find_if(images.begin(), images.end(),
-                                     [&](const AnnotatedImage& image) { return image.name == name; });
+        const auto it =
+            std::find_if(images.begin(), images.end(), [&](const AnnotatedImage& image) {
+                return image.name == name;
+            });
         if (it == images.end()) {
             throw InputError("image subset", "no image named '" + name + "'");
         }
@@ -102,7 +106,8 @@ DetectionSet ReadVocSplit(const std::string& root,
                           const std::string& split,
                           const std::vector<std::string>& classes) {
     namespace fs = std::filesystem;
-    const std::string list_path = (fs::path(root) / "ImageSets" / "Main" / (split + ".txt")).string();
+    const std::string list_path =
+        (fs::path(root) / "ImageSets" / "Main" / (split + ".txt")).string();
     std::istringstream list(ReadFile(list_path));
     std::vector<std::string> names;
     for (std::string line; std::getline(list, line);) {
@@ -124,7 +129,8 @@ DetectionSet ReadVocSplit(const std::string& root,
         image.id = static_cast<int64_t>(i + 1);
         image.name = names[i];
         const std::string file = Tag(xml, "filename");
-        image.path = (fs::path(root) / "JPEGImages" / (file.empty() ? names[i] + ".jpg" : file)).string();
+        image.path =
+            (fs::path(root) / "JPEGImages" / (file.empty() ? names[i] + ".jpg" : file)).string();
         const std::string size = Tag(xml, "size");
         image.width = static_cast<int64_t>(Number(Tag(size, "width"), path, "width"));
         image.height = static_cast<int64_t>(Number(Tag(size, "height"), path, "height"));
@@ -250,8 +256,10 @@ HostBatch MakeHostBatch(const DetectionSet& set,
                 v = static_cast<float>(v * r.scale);
             }
             if (flip) {
-                box = {static_cast<float>(r.width) - box[2], box[1],
-                       static_cast<float>(r.width) - box[0], box[3]};
+                box = {static_cast<float>(r.width) - box[2],
+                       box[1],
+                       static_cast<float>(r.width) - box[0],
+                       box[3]};
             }
             // Degenerate boxes (BCCD has two of zero area) teach nothing and are left out of
             // training targets; evaluation still sees them.

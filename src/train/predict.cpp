@@ -21,9 +21,9 @@ std::vector<std::vector<Prediction>> PredictImages(const TrainConfig& config,
         throw InputError(model_path, std::string("cannot load the model: ") + error.msg());
     }
     // Model weights are stored in the layout they were trained in; relayout for this config.
-    model->SetPrecision(
-        ResolvedPrecision(config) == "bf16" ? detect::Precision::kBFloat16 : detect::Precision::kFloat32,
-        config.channels_last);
+    model->SetPrecision(ResolvedPrecision(config) == "bf16" ? detect::Precision::kBFloat16
+                                                            : detect::Precision::kFloat32,
+                        config.channels_last);
     DetectionSet set;
     set.classes = classes;
     for (std::size_t k = 0; k < images.size(); ++k) {
@@ -37,8 +37,10 @@ std::vector<std::vector<Prediction>> PredictImages(const TrainConfig& config,
     std::vector<std::vector<Prediction>> result(images.size());
     for (const auto& d : detections) {
         Prediction p;
-        p.box = {static_cast<float>(d.bbox[0]), static_cast<float>(d.bbox[1]),
-                 static_cast<float>(d.bbox[0] + d.bbox[2]), static_cast<float>(d.bbox[1] + d.bbox[3])};
+        p.box = {static_cast<float>(d.bbox[0]),
+                 static_cast<float>(d.bbox[1]),
+                 static_cast<float>(d.bbox[0] + d.bbox[2]),
+                 static_cast<float>(d.bbox[1] + d.bbox[3])};
         p.score = static_cast<float>(d.score);
         p.label = static_cast<int>(d.category_id - 1);
         result[d.image_id - 1].push_back(p);

@@ -41,7 +41,8 @@ std::shared_ptr<detect::Detector> MakeFasterRcnn(const TrainConfig& config, int 
         options.rpn.anchor_sizes.push_back(config.anchor_size * static_cast<double>(1 << k));
     }
     auto model = std::make_shared<detect::FasterRcnnImpl>(
-        options, expr::ResolveFormula(config.cls_loss, expr::SetKind::kClsMulti),
+        options,
+        expr::ResolveFormula(config.cls_loss, expr::SetKind::kClsMulti),
         ResolveRegLoss(config));
     model->SetPrecision(ResolvedPrecision(config) == "bf16" ? detect::Precision::kBFloat16
                                                             : detect::Precision::kFloat32,
@@ -67,24 +68,26 @@ std::shared_ptr<detect::Detector> MakeDetector(const TrainConfig& config, int nu
     // TODO(#5): a `device` config key; models are built on the CPU, and only the code paths
     // (device-following tensors, CPU-only autocast calls guarded by the precision) keep CUDA open.
     auto model = std::make_shared<detect::FcosImpl>(options, cls, reg);
-    model->SetPrecision(
-        ResolvedPrecision(config) == "bf16" ? detect::Precision::kBFloat16 : detect::Precision::kFloat32,
-        config.channels_last);
+    model->SetPrecision(ResolvedPrecision(config) == "bf16" ? detect::Precision::kBFloat16
+                                                            : detect::Precision::kFloat32,
+                        config.channels_last);
     return model;
 }
 
 detect::DetectionBatch ToDevice(const HostBatch& host, const at::Device& device) {
     detect::DetectionBatch batch;
     const auto f = torch::TensorOptions().dtype(torch::kFloat);
-    batch.images = torch::from_blob(const_cast<float*>(host.images.data()),
-                                    {host.batch, 3, host.height, host.width}, f)
-                       .to(device, /*non_blocking=*/false, /*copy=*/true);
-    batch.boxes = torch::from_blob(const_cast<float*>(host.boxes.data()),
-                                   {host.batch, host.max_boxes, 4}, f)
-                      .to(device, false, true);
-    batch.labels = torch::from_blob(const_cast<int64_t*>(host.labels.data()),
-                                    {host.batch, host.max_boxes}, torch::kLong)
-                       .to(device, false, true);
+    batch.images =
+        torch::from_blob(
+            const_cast<float*>(host.images.data()), {host.batch, 3, host.height, host.width}, f)
+            .to(device, /*non_blocking=*/false, /*copy=*/true);
+    batch.boxes =
+        torch::from_blob(const_cast<float*>(host.boxes.data()), {host.batch, host.max_boxes, 4}, f)
+            .to(device, false, true);
+    batch.labels =
+        torch::from_blob(
+            const_cast<int64_t*>(host.labels.data()), {host.batch, host.max_boxes}, torch::kLong)
+            .to(device, false, true);
     batch.sizes = host.sizes;
     return batch;
 }
@@ -171,9 +174,10 @@ std::string RuntimeVersions() {
 
 void RequireFastBlas() {
     if (LoadedBlas() == "reference") {
-        throw InputError("blas", "libtorch resolved BLAS to the reference implementation, tens "
-                                 "of times slower; install libopenblas0-pthread "
-                                 "(scripts/install-deps)");
+        throw InputError("blas",
+                         "libtorch resolved BLAS to the reference implementation, tens "
+                         "of times slower; install libopenblas0-pthread "
+                         "(scripts/install-deps)");
     }
 }
 

@@ -11,9 +11,9 @@
 #include <set>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include "expr/parse.h"
 #include "expr/print.h"
@@ -53,7 +53,7 @@ double LearningRate(const TrainConfig& config, int i) {
 // The images of 0-based iteration `i`: a fresh seeded permutation every epoch, consumed in
 // order, so a restarted run draws exactly the batches the killed one would have.
 class Sampler {
-public:
+  public:
     Sampler(int size, int seed) : size_(size), seed_(seed) {}
 
     std::vector<int> Batch(int i, int batch_size, std::vector<bool>& flips, bool hflip) {
@@ -76,7 +76,7 @@ public:
         return indices;
     }
 
-private:
+  private:
     int size_;
     int seed_;
     int epoch_ = -1;
@@ -108,8 +108,12 @@ void WriteText(const std::filesystem::path& path, const std::string& text) {
 }
 
 nlohmann::json EvalJson(const EvalPoint& e) {
-    return {{"iteration", e.iteration}, {"ap", e.ap},           {"ap50", e.ap50},
-            {"ap75", e.ap75},           {"seconds", e.seconds}, {"images_per_second", e.images_per_second}};
+    return {{"iteration", e.iteration},
+            {"ap", e.ap},
+            {"ap50", e.ap50},
+            {"ap75", e.ap75},
+            {"seconds", e.seconds},
+            {"images_per_second", e.images_per_second}};
 }
 
 // Everything a restarted run needs beyond the weights and optimiser state.
@@ -164,12 +168,16 @@ Progress LoadCheckpoint(const std::filesystem::path& path,
     progress.iteration = state.at("iteration");
     progress.reference_loss = state.at("reference_loss");
     for (const auto& e : state.value("evals", nlohmann::json::array())) {
-        progress.evals.push_back({e.at("iteration"), e.at("ap"), e.at("ap50"), e.at("ap75"),
-                                  e.at("seconds"), e.at("images_per_second")});
+        progress.evals.push_back({e.at("iteration"),
+                                  e.at("ap"),
+                                  e.at("ap50"),
+                                  e.at("ap75"),
+                                  e.at("seconds"),
+                                  e.at("images_per_second")});
     }
     for (const auto& l : state.value("losses", nlohmann::json::array())) {
-        progress.losses.push_back({l.at("iteration"), l.at("lr"),
-                                   l.at("values").get<std::map<std::string, double>>()});
+        progress.losses.push_back(
+            {l.at("iteration"), l.at("lr"), l.at("values").get<std::map<std::string, double>>()});
     }
     return progress;
 }
@@ -180,8 +188,14 @@ void DrawProgress(int done, int total, double loss, double images_per_second) {
     }
     constexpr int kWidth = 30;
     const int filled = total > 0 ? done * kWidth / total : kWidth;
-    std::fprintf(stderr, "\r[%-*s] %d/%d loss %.4f %.2f img/s", kWidth,
-                 std::string(filled, '#').c_str(), done, total, loss, images_per_second);
+    std::fprintf(stderr,
+                 "\r[%-*s] %d/%d loss %.4f %.2f img/s",
+                 kWidth,
+                 std::string(filled, '#').c_str(),
+                 done,
+                 total,
+                 loss,
+                 images_per_second);
     if (done == total) {
         std::fprintf(stderr, "\n");
     }
@@ -219,9 +233,10 @@ TrainResult Train(const TrainConfig& config,
     model->train();
     const at::Device device = model->parameters().front().device();
     std::vector<at::Tensor> parameters = model->parameters();
-    torch::optim::SGD optimizer(parameters, torch::optim::SGDOptions(config.lr)
-                                                .momentum(config.momentum)
-                                                .weight_decay(config.weight_decay));
+    torch::optim::SGD optimizer(parameters,
+                                torch::optim::SGDOptions(config.lr)
+                                    .momentum(config.momentum)
+                                    .weight_decay(config.weight_decay));
 
     TrainResult result;
     result.cls_loss = expr::PrintPrefix(expr::ResolveFormula(config.cls_loss, ClsLossSet(config)));
@@ -375,8 +390,10 @@ TrainResult Train(const TrainConfig& config,
 
 TrainResult Train(const TrainConfig& config, const TrainHooks& hooks) {
     ValidateTrainConfig(config);
-    const DetectionSet train_set = ReadVocSplit(config.data_root, config.train_split, config.classes);
-    const DetectionSet eval_set = ReadVocSplit(config.data_root, config.val_split, train_set.classes);
+    const DetectionSet train_set =
+        ReadVocSplit(config.data_root, config.train_split, config.classes);
+    const DetectionSet eval_set =
+        ReadVocSplit(config.data_root, config.val_split, train_set.classes);
     ImageCache cache(config.min_size, config.max_size);
     return Train(config, train_set, eval_set, cache, hooks);
 }
@@ -403,7 +420,8 @@ std::string ResultJson(const TrainResult& result, const TrainConfig& config) {
                        {"peak_memory_gib", result.peak_memory_gib}};
     json["loss_log"] = nlohmann::json::array();
     for (const auto& l : result.losses) {
-        json["loss_log"].push_back({{"iteration", l.iteration}, {"lr", l.lr}, {"values", l.values}});
+        json["loss_log"].push_back(
+            {{"iteration", l.iteration}, {"lr", l.lr}, {"values", l.values}});
     }
     json["seed"] = config.seed;
     json["precision"] = ResolvedPrecision(config);

@@ -98,8 +98,9 @@ TEST(FcosModelTest, DetectRespectsTheCapAndTheImage) {
     ASSERT_EQ(detections.size(), 2u);
     for (std::size_t b = 0; b < 2; ++b) {
         EXPECT_EQ(detections[b].boxes.size(0), 17);
-        EXPECT_TRUE(torch::all(detections[b].scores.slice(0, 1) <= detections[b].scores.slice(0, 0, -1))
-                        .item<bool>());
+        EXPECT_TRUE(
+            torch::all(detections[b].scores.slice(0, 1) <= detections[b].scores.slice(0, 0, -1))
+                .item<bool>());
     }
     EXPECT_LE(detections[1].boxes.select(1, 2).max().item<float>(), 90.0f);
     EXPECT_LE(detections[1].boxes.select(1, 3).max().item<float>(), 100.0f);
