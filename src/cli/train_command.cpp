@@ -14,7 +14,7 @@
 #include "cli/commands.h"
 #include "train/bench.h"
 #include "train/config.h"
-#include "train/dataset.h"
+#include "data/source.h"
 #include "train/predict.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -104,7 +104,10 @@ void RunDetect(const DetectOptions& options) {
     // The class list is the training split's, as the model was trained with it.
     std::vector<std::string> classes = config.classes;
     if (classes.empty()) {
-        classes = train::ReadVocSplit(config.data_root, config.train_split).classes;
+        for (const auto& category :
+             data::ReadSplit(train::DataSourceOf(config), config.train_split).categories) {
+            classes.push_back(category.name);
+        }
     }
     const auto predictions = train::PredictImages(config, classes, options.model, options.images);
     std::filesystem::create_directories(options.out);

@@ -2,59 +2,28 @@
 
 #include <chrono>
 #include <cmath>
-#include <random>
-#include <set>
 
+#include "data/source.h"
+#include "data/split.h"
 #include "expr/known_losses.h"
 #include "expr/print.h"
 #include "util/error.h"
 
 namespace autoloss::pipeline {
 
-namespace {
-
-// D_verify (SPEC.md §3 2c): for each category in turn, one training image holding it, drawn
-// with `seed` among those not taken yet, so every category is represented by its own image.
-train::DetectionSet DrawVerificationSet(const train::DetectionSet& train_set, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::set<std::size_t> taken;
-    std::vector<std::string> names;
-    for (std::size_t label = 0; label < train_set.classes.size(); ++label) {
-        std::vector<std::size_t> holders;
-        for (std::size_t k = 0; k < train_set.images.size(); ++k) {
-            const auto& labels = train_set.images[k].labels;
-            if (!taken.count(k) &&
-                std::find(labels.begin(), labels.end(), static_cast<int>(label)) != labels.end()) {
-                holders.push_back(k);
-            }
-        }
-        if (holders.empty()) {
-            continue;  // every image holding it was taken for an earlier category
-        }
-        const std::size_t chosen = holders[rng() % holders.size()];
-        taken.insert(chosen);
-        names.push_back(train_set.images[chosen].name);
-    }
-    return train_set.Subset(names);
-}
-
-}  // namespace
-
-train::ImageCache& SearchData::Cache(const train::TrainConfig& config) {
-    auto& cache = caches_[{config.min_size, config.max_size}];
-    if (!cache) {
-        cache = std::make_unique<train::ImageCache>(config.min_size, config.max_size);
-    }
-    return *cache;
-}
-
 SearchData LoadSearchData(const JobConfig& config) {
+    data::DataSource source;
+    source.format = data::ParseFormat(config.data_format, config.source + ": data.format");
+    source.root = config.data_root;
     SearchData data;
-    data.train = train::ReadVocSplit(config.data_root, config.train_split);
-    // Every split uses the training split's class order, so labels mean the same everywhere.
-    data.val = train::ReadVocSplit(config.data_root, config.val_split, data.train.classes);
-    data.test = train::ReadVocSplit(config.data_root, config.test_split, data.train.classes);
-    data.verify = DrawVerificationSet(data.train, config.search.seed);
+    data.train = data::ReadSplit(source, config.train_split);
+    data.val = data::ReadSplit(source, config.val_split);
+    data.test = data::ReadSplit(source, config.test_split);
+    // A model trained on one split is scored on the others: their labels must mean the same.
+    data::RequireSameCategories(data.train, data.val, "split '" + config.val_split + "'");
+    data::RequireSameCategories(data.train, data.test, "split '" + config.test_split + "'");
+    data.verify =
+        data::Subset(data.train, data::SelectVerificationImages(data.train, config.search.seed));
     return data;
 }
 
@@ -88,13 +57,13 @@ search::CostlyResult DetectorStages::Proxy(const expr::Formula& formula) {
 search::CostlyResult DetectorStages::Run(const std::string& stage,
                                          const train::TrainConfig& base,
                                          const expr::Formula& formula,
-                                         const train::DetectionSet& train_set,
-                                         const train::DetectionSet& eval_set) {
+                                         const data::Dataset& train_set,
+                                         const data::Dataset& eval_set) {
     const auto start = std::chrono::steady_clock::now();
     const train::TrainConfig run = WithLoss(base, config_.branch, expr::PrintPrefix(formula));
     search::CostlyResult result;
     try {
-        const train::TrainResult trained = train::Train(run, train_set, eval_set, data_.Cache(run));
+        const train::TrainResult trained = train::Train(run, train_set, eval_set, data_.cache);
         if (trained.status != "finished") {
             result = search::CostlyResult::Failure(trained.status);
         } else if (!std::isfinite(trained.final_ap)) {

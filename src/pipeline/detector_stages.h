@@ -7,7 +7,8 @@
 
 #include "pipeline/job_config.h"
 #include "search/costly.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
+#include "train/batch.h"
 #include "train/trainer.h"
 
 namespace autoloss::pipeline {
@@ -15,16 +16,12 @@ namespace autoloss::pipeline {
 // The data one search trains on, loaded once and shared by every run: the proxy task's train
 // and val splits, D_verify, and the held-out test split of the final check.
 struct SearchData {
-    train::DetectionSet train;
-    train::DetectionSet val;
-    train::DetectionSet verify;  // one image per category of `train`
-    train::DetectionSet test;
-
-    // The decoded, resized images for runs at `config`'s image size, shared by every run.
-    train::ImageCache& Cache(const train::TrainConfig& config);
-
-  private:
-    std::map<std::pair<int, int>, std::unique_ptr<train::ImageCache>> caches_;
+    data::Dataset train;
+    data::Dataset val;
+    data::Dataset verify;  // one image per category of `train` (data::SelectVerificationImages)
+    data::Dataset test;
+    // Decoded images, shared by every run of the search.
+    train::ImageCache cache;
 };
 
 // Loads the splits `config` names; throws InputError for a missing or malformed data set.
@@ -55,8 +52,8 @@ class DetectorStages : public search::CostlyStages {
     search::CostlyResult Run(const std::string& stage,
                              const train::TrainConfig& base,
                              const expr::Formula& formula,
-                             const train::DetectionSet& train_set,
-                             const train::DetectionSet& eval_set);
+                             const data::Dataset& train_set,
+                             const data::Dataset& eval_set);
 
     const JobConfig& config_;
     SearchData& data_;

@@ -48,7 +48,7 @@ std::vector<FinalRow> RunFinalCheck(
                 train_config.seed = seed;
                 const auto start = std::chrono::steady_clock::now();
                 const train::TrainResult result =
-                    train::Train(train_config, data.train, data.test, data.Cache(train_config));
+                    train::Train(train_config, data.train, data.test, data.cache);
                 const bool finished = result.status == "finished";
                 double ap75 = 0.0;
                 if (finished && !result.evals.empty()) {

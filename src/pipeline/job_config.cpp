@@ -6,6 +6,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "data/source.h"
 #include "util/error.h"
 
 namespace autoloss::pipeline {
@@ -131,6 +132,9 @@ JobConfig LoadJobConfig(const std::string& path) {
                     const std::string text = item.second.as<std::string>();
                     if (name == "root") {
                         job.data_root = (folder / text).lexically_normal().string();
+                    } else if (name == "format") {
+                        data::ParseFormat(text, where("data.format"));
+                        job.data_format = text;
                     } else if (name == "train_split") {
                         job.train_split = text;
                     } else if (name == "val_split") {
@@ -153,8 +157,9 @@ JobConfig LoadJobConfig(const std::string& path) {
         throw InputError(path, error.what());
     }
     if (job.data_root.empty()) {
-        throw InputError(where("data.root"), "missing: the Pascal VOC folder to search on");
+        throw InputError(where("data.root"), "missing: the data set folder to search on");
     }
+    shared.data_format = job.data_format;
     shared.data_root = job.data_root;
     shared.train_split = job.train_split;
     shared.val_split = job.val_split;
@@ -244,6 +249,7 @@ std::string ToYaml(const JobConfig& config) {
     out << YAML::Key << "max_seconds" << YAML::Value << s.max_seconds;
     out << YAML::EndMap;
     out << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "format" << YAML::Value << config.data_format;
     out << YAML::Key << "root" << YAML::Value << config.data_root;
     out << YAML::Key << "train_split" << YAML::Value << config.train_split;
     out << YAML::Key << "val_split" << YAML::Value << config.val_split;

@@ -19,9 +19,11 @@ struct JobConfig {
     std::string source;  // the file it was read from
     Branch branch = Branch::kReg;
     search::SearchConfig search;  // search.set follows from branch and detector
-    // Data: a Pascal VOC folder. The proxy task trains on train_split and is scored on
-    // val_split; D_verify (one image per category) is drawn from train_split; the final check
-    // retrains on train_split and is scored on test_split, which the search never sees.
+    // Data: a folder in a data::Format layout (voc, coco or yolo). The proxy task trains on
+    // train_split and is scored on val_split; D_verify (one image per category) is drawn from
+    // train_split; the final check retrains on train_split and is scored on test_split, which
+    // the search never sees.
+    std::string data_format = "voc";
     std::string data_root;
     std::string train_split = "train";
     std::string val_split = "val";

@@ -177,7 +177,7 @@ JobOutcome RunSearchJob(const JobConfig& config, const JobOptions& options) {
         " val=" + std::to_string(data.val.images.size()) +
         " test=" + std::to_string(data.test.images.size()) +
         " verify=" + std::to_string(data.verify.images.size()) +
-        " classes=" + std::to_string(data.train.classes.size()));
+        " classes=" + std::to_string(data.train.NumClasses()));
 
     DetectorStages stages(config, data, log);
     const auto record = search::OpenRecord(record_path.string(), config.search, options.resume);

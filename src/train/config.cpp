@@ -43,6 +43,7 @@ const std::map<std::string, Field>& Fields() {
         {"anchor_size", Bind(&TrainConfig::anchor_size)},
         {"cls_loss", Bind(&TrainConfig::cls_loss)},
         {"reg_loss", Bind(&TrainConfig::reg_loss)},
+        {"data_format", Bind(&TrainConfig::data_format)},
         {"data_root", Bind(&TrainConfig::data_root)},
         {"train_split", Bind(&TrainConfig::train_split)},
         {"val_split", Bind(&TrainConfig::val_split)},
@@ -164,6 +165,15 @@ void ValidateTrainConfig(const TrainConfig& config) {
         fail("anchor_size", "must be positive");
     if (!(config.divergence_factor > 1))
         fail("divergence_factor", "must be > 1");
+    data::ParseFormat(config.data_format, "config key 'data_format'");
+}
+
+data::DataSource DataSourceOf(const TrainConfig& config) {
+    data::DataSource source;
+    source.format = data::ParseFormat(config.data_format, "config key 'data_format'");
+    source.root = config.data_root;
+    source.class_names = config.classes;
+    return source;
 }
 
 std::string ResolvedPrecision(const TrainConfig& config) {

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "data/source.h"
+
 namespace autoloss::train {
 
 // Everything one training run needs; the YAML keys are the field names. Defaults are the BCCD
@@ -19,11 +21,12 @@ struct TrainConfig {
     double anchor_size = 32.0;      // Faster R-CNN: anchor side on P3, doubling per level
     std::string cls_loss = "fl";    // a known loss name or formula text (cls-binary set)
     std::string reg_loss = "giou";  // a known loss name or formula text (reg set)
-    // Data: a Pascal VOC folder with ImageSets/Main/<split>.txt.
+    // Data: a folder in one of data::Format's layouts, splits found in it by name.
+    std::string data_format = "voc";      // voc, coco or yolo
     std::string data_root = "data/bccd";  // the repository's copy of BCCD
     std::string train_split = "train";
     std::string val_split = "val";
-    std::vector<std::string> classes;  // empty: sorted names of the training split
+    std::vector<std::string> classes;  // VOC label order; empty: sorted names found
     int min_size = 320;                // short side after resizing
     int max_size = 1333;
     bool hflip = true;
@@ -62,6 +65,9 @@ void ApplyOverride(TrainConfig& config, const std::string& assignment);
 
 // Throws InputError when a value is out of range (iterations < 1, unknown schedule, ...).
 void ValidateTrainConfig(const TrainConfig& config);
+
+// Where config's data lives (format, root, class list). Throws InputError for an unknown format.
+data::DataSource DataSourceOf(const TrainConfig& config);
 
 // The precision `config` resolves to on this CPU: "bf16" or "fp32".
 std::string ResolvedPrecision(const TrainConfig& config);

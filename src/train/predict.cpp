@@ -2,7 +2,8 @@
 
 #include <torch/torch.h>
 
-#include "train/dataset.h"
+#include "data/image_file.h"
+#include "train/batch.h"
 #include "train/session.h"
 #include "util/error.h"
 
@@ -24,16 +25,30 @@ std::vector<std::vector<Prediction>> PredictImages(const TrainConfig& config,
     model->SetPrecision(ResolvedPrecision(config) == "bf16" ? detect::Precision::kBFloat16
                                                             : detect::Precision::kFloat32,
                         config.channels_last);
-    DetectionSet set;
-    set.classes = classes;
+    // The images as a data set without boxes; category ids 1.. map detections back to labels.
+    data::Dataset set;
+    for (std::size_t k = 0; k < classes.size(); ++k) {
+        set.categories.push_back({static_cast<int64_t>(k + 1), classes[k]});
+    }
     for (std::size_t k = 0; k < images.size(); ++k) {
-        AnnotatedImage image;
+        const data::ImageHeader header = data::ReadImageHeader(images[k]);
+        if (!header.ok) {
+            throw InputError(images[k], "cannot read the image: " + header.problem);
+        }
+        data::ImageRecord image;
         image.id = static_cast<int64_t>(k + 1);
         image.path = images[k];
+        image.width = header.width;
+        image.height = header.height;
         set.images.push_back(image);
     }
-    ImageCache cache(config.min_size, config.max_size);
-    const auto detections = DetectSet(*model, set, cache, config.eval_batch_size);
+    ImageCache cache;
+    const auto detections =
+        DetectSet(*model,
+                  set,
+                  DetectorTransform(config.min_size, config.max_size),
+                  cache,
+                  config.eval_batch_size);
     std::vector<std::vector<Prediction>> result(images.size());
     for (const auto& d : detections) {
         Prediction p;

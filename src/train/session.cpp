@@ -93,7 +93,8 @@ detect::DetectionBatch ToDevice(const HostBatch& host, const at::Device& device)
 }
 
 std::vector<metrics::CocoDetection> DetectSet(detect::Detector& detector,
-                                              const DetectionSet& set,
+                                              const data::Dataset& set,
+                                              const data::TransformConfig& transform,
                                               ImageCache& cache,
                                               int batch_size) {
     torch::NoGradGuard no_grad;
@@ -106,18 +107,21 @@ std::vector<metrics::CocoDetection> DetectSet(detect::Detector& detector,
         for (std::size_t k = start; k < std::min(set.images.size(), start + batch_size); ++k) {
             indices.push_back(static_cast<int>(k));
         }
-        const HostBatch host = MakeHostBatch(set, indices, {}, cache);
+        const HostBatch host = MakeHostBatch(set, indices, {}, transform, cache);
         const detect::DetectionBatch batch = ToDevice(host, device);
         const auto detections = detector.Detect(batch.images, batch.sizes);
         for (std::size_t b = 0; b < detections.size(); ++b) {
-            const at::Tensor boxes = (detections[b].boxes / host.scales[b]).cpu().contiguous();
+            const auto [scale_x, scale_y] = host.scales[b];
+            const at::Tensor boxes =
+                (detections[b].boxes.cpu() / torch::tensor({scale_x, scale_y, scale_x, scale_y}))
+                    .contiguous();
             const at::Tensor scores = detections[b].scores.cpu().contiguous();
             const at::Tensor labels = detections[b].labels.cpu().contiguous();
             const auto bx = boxes.accessor<float, 2>();
             for (int64_t k = 0; k < boxes.size(0); ++k) {
                 metrics::CocoDetection d;
                 d.image_id = host.image_ids[b];
-                d.category_id = labels[k].item<int64_t>() + 1;
+                d.category_id = set.categories[labels[k].item<int64_t>()].id;
                 d.bbox = {bx[k][0], bx[k][1], bx[k][2] - bx[k][0], bx[k][3] - bx[k][1]};
                 d.score = scores[k].item<float>();
                 result.push_back(d);
@@ -128,10 +132,10 @@ std::vector<metrics::CocoDetection> DetectSet(detect::Detector& detector,
     return result;
 }
 
-EvalPoint Score(const DetectionSet& set, const std::vector<metrics::CocoDetection>& detections) {
+EvalPoint Score(const data::Dataset& set, const std::vector<metrics::CocoDetection>& detections) {
     metrics::CocoEvalParams params = metrics::CocoEvalParams::Default();
     params.threads = 1;
-    const metrics::CocoEvalResult eval = metrics::EvaluateCoco(set.AsCoco(), detections, params);
+    const metrics::CocoEvalResult eval = metrics::EvaluateCoco(data::ToCocoInstances(set), detections, params);
     EvalPoint point;
     point.ap = std::max(0.0, eval.stats[0]);
     point.ap50 = std::max(0.0, eval.stats[1]);

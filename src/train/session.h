@@ -9,7 +9,8 @@
 #include "expr/formula.h"
 #include "metrics/coco_format.h"
 #include "train/config.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
+#include "train/batch.h"
 #include "train/trainer.h"
 
 namespace autoloss::train {
@@ -32,14 +33,16 @@ std::optional<expr::Formula> ResolveRegLoss(const TrainConfig& config);
 // Moves a host batch onto `device` as tensors.
 detect::DetectionBatch ToDevice(const HostBatch& host, const at::Device& device);
 
-// Runs `detector` over every image of `set` (eval mode, no gradients) and returns detections in
-// COCO results form, in original image pixels (category id = class + 1).
+// Runs `detector` over every image of `set` (eval mode, no gradients), each prepared by
+// `transform`, and returns detections in COCO results form: original image pixels, category id
+// as set.categories names it for the predicted label.
 std::vector<metrics::CocoDetection> DetectSet(detect::Detector& detector,
-                                              const DetectionSet& set,
+                                              const data::Dataset& set,
+                                              const data::TransformConfig& transform,
                                               ImageCache& cache,
                                               int batch_size);
 
 // The COCO metric of `detections` on `set`.
-EvalPoint Score(const DetectionSet& set, const std::vector<metrics::CocoDetection>& detections);
+EvalPoint Score(const data::Dataset& set, const std::vector<metrics::CocoDetection>& detections);
 
 }  // namespace autoloss::train

@@ -215,8 +215,8 @@ double PeakMemoryGib() {
 }
 
 TrainResult Train(const TrainConfig& config,
-                  const DetectionSet& train_set,
-                  const DetectionSet& eval_set,
+                  const data::Dataset& train_set,
+                  const data::Dataset& eval_set,
                   ImageCache& cache,
                   const TrainHooks& hooks) {
     ValidateTrainConfig(config);
@@ -229,7 +229,7 @@ TrainResult Train(const TrainConfig& config,
         }
     };
     torch::manual_seed(config.seed);
-    auto model = MakeDetector(config, static_cast<int>(train_set.classes.size()));
+    auto model = MakeDetector(config, static_cast<int>(train_set.NumClasses()));
     model->train();
     const at::Device device = model->parameters().front().device();
     std::vector<at::Tensor> parameters = model->parameters();
@@ -260,6 +260,7 @@ TrainResult Train(const TrainConfig& config,
     std::set<int> eval_at(config.eval_at.begin(), config.eval_at.end());
     eval_at.insert(config.iterations);
     Sampler sampler(static_cast<int>(train_set.images.size()), config.seed);
+    const data::TransformConfig transform = DetectorTransform(config.min_size, config.max_size);
     std::vector<bool> flips;
     double window_seconds = 0.0;
     int window_images = 0;
@@ -277,7 +278,7 @@ TrainResult Train(const TrainConfig& config,
         }
         const std::vector<int> indices = sampler.Batch(i, config.batch_size, flips, config.hflip);
         const detect::DetectionBatch batch =
-            ToDevice(MakeHostBatch(train_set, indices, flips, cache), device);
+            ToDevice(MakeHostBatch(train_set, indices, flips, transform, cache), device);
         optimizer.zero_grad();
         const detect::LossTerms loss = model->Loss(batch);
         const double total = loss.total.item<double>();
@@ -345,7 +346,7 @@ TrainResult Train(const TrainConfig& config,
         }
         if (eval_at.count(i + 1)) {
             const auto eval_start = Clock::now();
-            last_detections = DetectSet(*model, eval_set, cache, config.eval_batch_size);
+            last_detections = DetectSet(*model, eval_set, transform, cache, config.eval_batch_size);
             EvalPoint point = Score(eval_set, last_detections);
             point.iteration = i + 1;
             point.seconds = Seconds(eval_start);
@@ -390,11 +391,11 @@ TrainResult Train(const TrainConfig& config,
 
 TrainResult Train(const TrainConfig& config, const TrainHooks& hooks) {
     ValidateTrainConfig(config);
-    const DetectionSet train_set =
-        ReadVocSplit(config.data_root, config.train_split, config.classes);
-    const DetectionSet eval_set =
-        ReadVocSplit(config.data_root, config.val_split, train_set.classes);
-    ImageCache cache(config.min_size, config.max_size);
+    const data::DataSource source = DataSourceOf(config);
+    const data::Dataset train_set = data::ReadSplit(source, config.train_split);
+    const data::Dataset eval_set = data::ReadSplit(source, config.val_split);
+    data::RequireSameCategories(train_set, eval_set, "split '" + config.val_split + "'");
+    ImageCache cache;
     return Train(config, train_set, eval_set, cache, hooks);
 }
 

@@ -6,7 +6,8 @@
 #include <vector>
 
 #include "train/config.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
+#include "train/batch.h"
 
 namespace autoloss::train {
 
@@ -57,12 +58,13 @@ struct TrainHooks {
 // detections (COCO results) to config.out_dir when it is set, and resumes from a checkpoint
 // found there. Throws InputError for a bad config or formula; divergence is a status.
 TrainResult Train(const TrainConfig& config,
-                  const DetectionSet& train_set,
-                  const DetectionSet& eval_set,
+                  const data::Dataset& train_set,
+                  const data::Dataset& eval_set,
                   ImageCache& cache,
                   const TrainHooks& hooks = {});
 
-// As above, reading the train and val splits named by the config.
+// As above, reading the train and val splits named by the config (which must share their
+// categories).
 TrainResult Train(const TrainConfig& config, const TrainHooks& hooks = {});
 
 // The result as JSON text (metrics, losses, timings, divergence).

@@ -6,6 +6,7 @@
 #include "detect/faster_rcnn.h"
 #include "train/session.h"
 #include "train/trainer.h"
+#include "data/source.h"
 #include "util/error.h"
 
 namespace autoloss::train {
@@ -44,15 +45,17 @@ class FasterRcnnTrainTest : public ::testing::Test {
   protected:
     void SetUp() override {
         ConfigureThreads(2);
-        images_ = ReadVocSplit(kBccd, "train")
-                      .Subset({"BloodImage_00001",
-                               "BloodImage_00003",
-                               "BloodImage_00004",
-                               "BloodImage_00005"});
+        const data::Dataset all = data::ReadSplit({data::Format::kVoc, kBccd, {}}, "train");
+        images_ = data::Subset(all,
+                               data::FindImages(all,
+                                                {"BloodImage_00001",
+                                                 "BloodImage_00003",
+                                                 "BloodImage_00004",
+                                                 "BloodImage_00005"}));
     }
 
-    DetectionSet images_;
-    ImageCache cache_{192, 1333};
+    data::Dataset images_;
+    ImageCache cache_;
 };
 
 TEST_F(FasterRcnnTrainTest, ConfigSelectsTheTwoStageSetsAndTheSmoothL1Baseline) {

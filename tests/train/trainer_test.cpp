@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "data/source.h"
 #include "util/error.h"
 
 namespace autoloss::train {
@@ -38,9 +39,13 @@ class TrainerTest : public ::testing::Test {
 protected:
     void SetUp() override {
         ConfigureThreads(2);
-        const DetectionSet all = ReadVocSplit(kBccd, "train");
-        images_ = all.Subset({"BloodImage_00001", "BloodImage_00003", "BloodImage_00004",
-                              "BloodImage_00005"});
+        const data::Dataset all = data::ReadSplit({data::Format::kVoc, kBccd, {}}, "train");
+        images_ = data::Subset(all,
+                               data::FindImages(all,
+                                                {"BloodImage_00001",
+                                                 "BloodImage_00003",
+                                                 "BloodImage_00004",
+                                                 "BloodImage_00005"}));
     }
 
     std::string TempDir(const std::string& name) {
@@ -49,8 +54,8 @@ protected:
         return dir.string();
     }
 
-    DetectionSet images_;
-    ImageCache cache_{192, 1333};
+    data::Dataset images_;
+    ImageCache cache_;
 };
 
 TEST_F(TrainerTest, NanFormulaEndsAsDivergedNotACrash) {
@@ -116,7 +121,7 @@ TEST_F(TrainerTest, KilledRunResumesFromItsCheckpoint) {
 // The bounded overfit test: two BCCD images learnt to a high AP50 on themselves (measured: AP50
 // 1.0, AP 0.83; about 100 s on 2 free cores, 5 min when other builds share them).
 TEST_F(TrainerTest, OverfitsAFewBccdImages) {
-    const DetectionSet two = images_.Subset({"BloodImage_00001", "BloodImage_00003"});
+    const data::Dataset two = data::Subset(images_, {0, 1});  // BloodImage_00001 and _00003
     TrainConfig config = TinyConfig();
     config.min_size = 224;
     config.iterations = 160;
@@ -124,13 +129,12 @@ TEST_F(TrainerTest, OverfitsAFewBccdImages) {
     config.lr = 0.02;
     config.log_every = 20;
     config.eval_batch_size = 2;
-    ImageCache cache(config.min_size, config.max_size);
     TrainHooks hooks;
     hooks.log = [](const std::string& line) {
         std::printf("%s\n", line.c_str());
         std::fflush(stdout);
     };
-    const TrainResult result = Train(config, two, two, cache, hooks);
+    const TrainResult result = Train(config, two, two, cache_, hooks);
     ASSERT_EQ(result.status, "finished");
     EXPECT_GT(result.final_ap50, 0.8) << "AP " << result.final_ap;
 }
