@@ -6,9 +6,12 @@
 
 namespace autoloss::check {
 
-// Identifies the function a formula computes: a hash of its values and gradients on fixed
+// Identifies how a formula trains a detector: a hash of its values up to an additive constant
+// and its gradients with respect to the prediction's inputs (the logits; I, U and E) on fixed
 // probes, rounded so that float noise does not split formulas that compute the same function
 // (Add(X,Y) and Add(Y,X), Neg(Neg(a)) and a), while different functions almost never collide.
+// A loss plus a constant has the same gradients everywhere and trains exactly as the loss does,
+// so one training run serves both.
 using Fingerprint = std::uint64_t;
 
 // Numbers enter a fingerprint in groups (the values on one probe batch, the gradient with

@@ -347,7 +347,13 @@ Verdict Screener::Equivalence(const expr::Program& program, Fingerprint* fingerp
                 return Reject(Reason::kNonFinite, -1, 0.0, 0.0, value, 0.0);
             }
         }
-        builder.AddGroup(values);
+        // A constant added to a loss changes no gradient, so values enter relative to the
+        // batch's first: GIoU and GIoU + 1 share a class and train once.
+        relative_values_.assign(values.begin(), values.end());
+        for (double& value : relative_values_) {
+            value -= values[0];
+        }
+        builder.AddGroup(relative_values_);
         for (int input = 0; input < gradient_inputs; ++input) {
             const auto gradient = evaluator_.Backward(program, view, input);
             for (double value : gradient) {

@@ -63,8 +63,9 @@ public:
     // failure; the verdict is still the first failure.
     Verdict Convergence(const expr::Program& program, std::vector<CurveReport>* report = nullptr);
 
-    // Stage 3: the fingerprint of values and gradients on the fixed probes, in `fingerprint`;
-    // rejects (kNonFinite, kNonFiniteGradient) when a number there is not finite.
+    // Stage 3: the fingerprint of the values (up to a constant) and gradients on the fixed
+    // probes, in `fingerprint`; rejects (kNonFinite, kNonFiniteGradient) when a number there is
+    // not finite.
     Verdict Equivalence(const expr::Program& program, Fingerprint* fingerprint);
 
     // All three stages in order, stopping at the first rejection.
@@ -83,6 +84,7 @@ private:
     expr::Evaluator<double> evaluator_;
     std::vector<double> row_loss_;
     std::vector<const ProbeBatch<double>*> fingerprint_batches_;
+    std::vector<double> relative_values_;  // scratch of Equivalence()
 };
 
 }  // namespace autoloss::check

@@ -43,6 +43,16 @@ TEST(FingerprintTest, MatchesWhenAdditionIsRegrouped) {
               FingerprintOf("Add(Sig(X),Add(Tanh(X),Sin(X)))", SetKind::kClsBinary));
 }
 
+TEST(FingerprintTest, MatchesWhenLossesDifferByAConstant) {
+    // GIoU and GIoU + 1 (a mutation the search makes often) train identically.
+    EXPECT_EQ(FingerprintOf("Add(Sub(1,Div(I,U)),Div(Sub(E,U),E))", SetKind::kReg),
+              FingerprintOf("Add(Sub(2,Div(I,U)),Div(Sub(E,U),E))", SetKind::kReg));
+    EXPECT_EQ(FingerprintOf("Mul(Sig(X),PY)", SetKind::kClsBinary),
+              FingerprintOf("Sub(Mul(Sig(X),PY),3)", SetKind::kClsBinary));
+    EXPECT_NE(FingerprintOf("Mul(Sig(X),PY)", SetKind::kClsBinary),
+              FingerprintOf("Mul(Sig(X),Mul(PY,2))", SetKind::kClsBinary));
+}
+
 TEST(FingerprintTest, DiffersWhenFunctionsDiffer) {
     EXPECT_NE(FingerprintOf("Sub(1,Div(I,U))", SetKind::kReg),
               FingerprintOf("Sub(1,Div(I,E))", SetKind::kReg));

@@ -1,5 +1,5 @@
 // The equivalence fingerprint over random formulas: rewrites of one function share it, and two
-// formulas that share it compute the same function on independent probes.
+// formulas that share it have the same gradients (so train alike) on independent probes.
 
 #include <cmath>
 #include <cstdio>
@@ -59,7 +59,7 @@ check::ProbeBatch<double> IndependentProbes(SetKind set) {
     return batch;
 }
 
-bool SameValues(const std::vector<double>& a, const std::vector<double>& b) {
+bool SameNumbers(const std::vector<double>& a, const std::vector<double>& b) {
     for (std::size_t k = 0; k < a.size(); ++k) {
         if (std::isnan(a[k]) != std::isnan(b[k])) {
             return false;
@@ -73,7 +73,23 @@ bool SameValues(const std::vector<double>& a, const std::vector<double>& b) {
 
 class EquivalenceTest : public ::testing::TestWithParam<SetKind> {};
 
-TEST_P(EquivalenceTest, SharesFingerprintsOnlyWhenFunctionsAgreeOnIndependentProbes) {
+// The gradients with respect to the prediction's inputs (the logits; U, I and E), one input
+// after the other: what training sees of a loss.
+std::vector<double> PredictionGradients(expr::Evaluator<double>& evaluator,
+                                        const expr::Program& program,
+                                        const check::ProbeBatch<double>& probes,
+                                        SetKind set) {
+    const expr::Batch<double> view = probes.View();
+    evaluator.Forward(program, view);  // Backward differentiates the last forward pass
+    std::vector<double> gradients;
+    for (int input = 0; input < (set == SetKind::kReg ? 3 : 1); ++input) {
+        const auto gradient = evaluator.Backward(program, view, input);
+        gradients.insert(gradients.end(), gradient.begin(), gradient.end());
+    }
+    return gradients;
+}
+
+TEST_P(EquivalenceTest, SharesFingerprintsOnlyWhenGradientsAgreeOnIndependentProbes) {
     const SetKind set = GetParam();
     const check::ProbeBatch<double> probes = IndependentProbes(set);
     check::Screener screener(set);
@@ -95,14 +111,14 @@ TEST_P(EquivalenceTest, SharesFingerprintsOnlyWhenFunctionsAgreeOnIndependentPro
         }
         const check::Fingerprint fingerprint = result.fingerprint;
         ++fingerprinted;
-        const auto output = evaluator.Forward(program, probes.View());
-        std::vector<double> values(output.begin(), output.end());
-        const auto [it, inserted] = classes.emplace(fingerprint, values);
+        const std::vector<double> gradients =
+            PredictionGradients(evaluator, program, probes, set);
+        const auto [it, inserted] = classes.emplace(fingerprint, gradients);
         names.emplace(fingerprint, expr::PrintPrefix(formula));
         if (!inserted) {
             ++shared;
-            EXPECT_TRUE(SameValues(it->second, values))
-                << "fingerprint collision of different functions: " << expr::PrintPrefix(formula)
+            EXPECT_TRUE(SameNumbers(it->second, gradients))
+                << "fingerprint collision of differently training losses: " << expr::PrintPrefix(formula)
                 << " and " << names[fingerprint];
         }
     }

@@ -15,6 +15,7 @@
 #include "check/screener.h"
 #include "expr/known_losses.h"
 #include "expr/parse.h"
+#include "expr/print.h"
 #include "util/error.h"
 
 namespace autoloss::search {
@@ -24,7 +25,9 @@ using expr::SetKind;
 
 // A cheap stand-in for the detector stages: the closer a formula's values are to a target
 // loss's on fixed box pairs, the higher its score, in (0, 1] like AP (1 for the target itself).
-// Simulation and proxy use different box pairs, as D_verify and the proxy set differ.
+// As with a trained detector's AP, a constant added to the loss changes nothing: values are
+// compared relative to the first pair's. Simulation and proxy use different box pairs, as
+// D_verify and the proxy set differ.
 class TargetScorer : public CostlyStages {
 public:
     TargetScorer(const std::string& target, SetKind set, int sleep_us = 0,
@@ -54,7 +57,8 @@ private:
         const std::vector<double> want = expr::Evaluate(target_, batch);
         double distance = 0;
         for (std::size_t k = 0; k < got.size(); ++k) {
-            distance += std::abs(got[k] - want[k]) / (1 + std::abs(want[k]));
+            const double want_k = want[k] - want[0];
+            distance += std::abs(got[k] - got[0] - want_k) / (1 + std::abs(want_k));
         }
         if (!std::isfinite(distance)) {
             return CostlyResult::Failure("non_finite");
@@ -156,7 +160,8 @@ TEST(SearchTest, RediscoversTheTargetWithinTwentyGenerationsOf128) {
         const SearchResult result = search.Run();
         ASSERT_FALSE(result.parents.empty());
         EXPECT_EQ(result.parents.front().fingerprint, target)
-            << "seed " << seed << " ended with " << result.parents.front().proxy_score.value_or(-1);
+            << "seed " << seed << " ended with " << expr::PrintPrefix(result.parents.front().formula)
+            << " scoring " << result.parents.front().proxy_score.value_or(-1);
         EXPECT_EQ(result.stop_reason, "generations");
         EXPECT_EQ(result.generations_completed, 20);
         // The cheap stages spare the costly ones most candidates.
