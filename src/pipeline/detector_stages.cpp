@@ -17,13 +17,21 @@ SearchData LoadSearchData(const JobConfig& config) {
     source.root = config.data_root;
     SearchData data;
     data.train = data::ReadSplit(source, config.train_split);
-    data.val = data::ReadSplit(source, config.val_split);
+    if (config.val_fraction > 0.0) {
+        const data::SplitIndices split =
+            data::SplitTrainVal(data.train, config.val_fraction, config.search.seed);
+        data.proxy_train = data::Subset(data.train, split.train);
+        data.val = data::Subset(data.train, split.val);
+    } else {
+        data.proxy_train = data.train;
+        data.val = data::ReadSplit(source, config.val_split);
+        // A model trained on one split is scored on the others: their labels must agree.
+        data::RequireSameCategories(data.train, data.val, "split '" + config.val_split + "'");
+    }
     data.test = data::ReadSplit(source, config.test_split);
-    // A model trained on one split is scored on the others: their labels must mean the same.
-    data::RequireSameCategories(data.train, data.val, "split '" + config.val_split + "'");
     data::RequireSameCategories(data.train, data.test, "split '" + config.test_split + "'");
-    data.verify =
-        data::Subset(data.train, data::SelectVerificationImages(data.train, config.search.seed));
+    data.verify = data::Subset(
+        data.proxy_train, data::SelectVerificationImages(data.proxy_train, config.search.seed));
     return data;
 }
 
@@ -51,7 +59,7 @@ search::CostlyResult DetectorStages::Simulate(const expr::Formula& formula) {
 }
 
 search::CostlyResult DetectorStages::Proxy(const expr::Formula& formula) {
-    return Run("proxy", config_.proxy, formula, data_.train, data_.val);
+    return Run("proxy", config_.proxy, formula, data_.proxy_train, data_.val);
 }
 
 search::CostlyResult DetectorStages::Run(const std::string& stage,

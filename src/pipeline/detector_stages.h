@@ -13,12 +13,13 @@
 
 namespace autoloss::pipeline {
 
-// The data one search trains on, loaded once and shared by every run: the proxy task's train
-// and val splits, D_verify, and the held-out test split of the final check.
+// The data one search trains on, loaded once and shared by every run: the training split, the
+// proxy task's train and val sets, D_verify, and the held-out test split of the final check.
 struct SearchData {
-    data::Dataset train;
-    data::Dataset val;
-    data::Dataset verify;  // one image per category of `train` (data::SelectVerificationImages)
+    data::Dataset train;        // the whole training split: the final check trains on it
+    data::Dataset proxy_train;  // `train`, less the val images drawn from it (val_fraction)
+    data::Dataset val;          // the proxy task's score
+    data::Dataset verify;  // one image per category of proxy_train (SelectVerificationImages)
     data::Dataset test;
     // Decoded images, shared by every run of the search.
     train::ImageCache cache;

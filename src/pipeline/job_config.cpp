@@ -141,6 +141,11 @@ JobConfig LoadJobConfig(const std::string& path) {
                         job.val_split = text;
                     } else if (name == "test_split") {
                         job.test_split = text;
+                    } else if (name == "val_fraction") {
+                        job.val_fraction = item.second.as<double>();
+                        if (!(job.val_fraction >= 0.0 && job.val_fraction < 0.5)) {
+                            throw InputError(where("data.val_fraction"), "must be in [0, 0.5)");
+                        }
                     } else {
                         throw InputError(where("data." + name), "unknown key");
                     }
@@ -254,6 +259,7 @@ std::string ToYaml(const JobConfig& config) {
     out << YAML::Key << "train_split" << YAML::Value << config.train_split;
     out << YAML::Key << "val_split" << YAML::Value << config.val_split;
     out << YAML::Key << "test_split" << YAML::Value << config.test_split;
+    out << YAML::Key << "val_fraction" << YAML::Value << config.val_fraction;
     out << YAML::EndMap;
     for (const auto& [name, run] : {std::pair{"simulate", &config.simulate},
                                     {"proxy", &config.proxy},

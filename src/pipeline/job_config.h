@@ -28,6 +28,11 @@ struct JobConfig {
     std::string train_split = "train";
     std::string val_split = "val";
     std::string test_split = "test";
+    // When > 0, the proxy task's val images are this fraction of train_split (a seeded draw)
+    // instead of val_split, and the proxy task trains on the rest: for data sets whose only
+    // other split must stay held out (COCO: train2017 for the search, val2017 for the final
+    // check). The final check still trains on all of train_split.
+    double val_fraction = 0.0;
     // Complete training configs of the three kinds of run (the shared `train` section with each
     // run's section applied over it); losses are filled in per run.
     train::TrainConfig simulate;

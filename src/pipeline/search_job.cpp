@@ -174,6 +174,7 @@ JobOutcome RunSearchJob(const JobConfig& config, const JobOptions& options) {
 
     SearchData data = LoadSearchData(config);
     log("event=data train=" + std::to_string(data.train.images.size()) +
+        " proxy_train=" + std::to_string(data.proxy_train.images.size()) +
         " val=" + std::to_string(data.val.images.size()) +
         " test=" + std::to_string(data.test.images.size()) +
         " verify=" + std::to_string(data.verify.images.size()) +
