@@ -66,6 +66,7 @@ const std::map<std::string, Field>& Fields() {
         {"seed", Bind(&TrainConfig::seed)},
         {"threads", Bind(&TrainConfig::threads)},
         {"precision", Bind(&TrainConfig::precision)},
+        {"device", Bind(&TrainConfig::device)},
         {"channels_last", Bind(&TrainConfig::channels_last)},
         {"eval_at", Bind(&TrainConfig::eval_at)},
         {"eval_batch_size", Bind(&TrainConfig::eval_batch_size)},
@@ -150,6 +151,9 @@ void ValidateTrainConfig(const TrainConfig& config) {
     }
     if (config.precision != "bf16" && config.precision != "fp32" && config.precision != "auto") {
         fail("precision", "'" + config.precision + "' is not bf16, fp32 or auto");
+    }
+    if (config.device != "cpu" && config.device != "cuda") {
+        fail("device", "'" + config.device + "' is not cpu or cuda");
     }
     if (config.warmup_iterations < 0)
         fail("warmup_iterations", "must be >= 0");

@@ -48,6 +48,7 @@ struct TrainConfig {
     // bf16 (CPU autocast), fp32, or auto: bf16 where the CPU has native bf16 (AMX or
     // AVX512-BF16), else fp32; without them libtorch's bf16 convolutions are many times slower.
     std::string precision = "auto";
+    std::string device = "cpu";  // cpu or cuda (fp32; RoIAlign still runs on the CPU)
     bool channels_last = true;
     // Evaluation and output.
     std::vector<int> eval_at;          // iterations to evaluate at; the last is always added

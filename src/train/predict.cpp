@@ -16,7 +16,7 @@ std::vector<std::vector<Prediction>> PredictImages(const TrainConfig& config,
     auto model = MakeDetector(config, static_cast<int>(classes.size()));
     try {
         torch::serialize::InputArchive archive;
-        archive.load_from(model_path);
+        archive.load_from(model_path, DeviceOf(config));
         model->load(archive);
     } catch (const c10::Error& error) {
         throw InputError(model_path, std::string("cannot load the model: ") + error.msg());

@@ -40,23 +40,13 @@ std::shared_ptr<detect::Detector> MakeFasterRcnn(const TrainConfig& config, int 
     for (std::size_t k = 0; k < detect::FasterRcnnStrides().size(); ++k) {
         options.rpn.anchor_sizes.push_back(config.anchor_size * static_cast<double>(1 << k));
     }
-    auto model = std::make_shared<detect::FasterRcnnImpl>(
+    return std::make_shared<detect::FasterRcnnImpl>(
         options,
         expr::ResolveFormula(config.cls_loss, expr::SetKind::kClsMulti),
         ResolveRegLoss(config));
-    model->SetPrecision(ResolvedPrecision(config) == "bf16" ? detect::Precision::kBFloat16
-                                                            : detect::Precision::kFloat32,
-                        config.channels_last);
-    return model;
 }
 
-}  // namespace
-
-std::shared_ptr<detect::Detector> MakeDetector(const TrainConfig& config, int num_classes) {
-    ValidateTrainConfig(config);
-    if (config.detector == "faster_rcnn") {
-        return MakeFasterRcnn(config, num_classes);
-    }
+std::shared_ptr<detect::Detector> MakeFcos(const TrainConfig& config, int num_classes) {
     const expr::Formula cls = expr::ResolveFormula(config.cls_loss, expr::SetKind::kClsBinary);
     const expr::Formula reg = expr::ResolveFormula(config.reg_loss, expr::SetKind::kReg);
     detect::FcosOptions options;
@@ -65,12 +55,37 @@ std::shared_ptr<detect::Detector> MakeDetector(const TrainConfig& config, int nu
     options.backbone.width = config.backbone_width;
     options.fpn_channels = config.fpn_channels;
     options.tower_convs = config.tower_convs;
-    // TODO(#5): a `device` config key; models are built on the CPU, and only the code paths
-    // (device-following tensors, CPU-only autocast calls guarded by the precision) keep CUDA open.
-    auto model = std::make_shared<detect::FcosImpl>(options, cls, reg);
+    return std::make_shared<detect::FcosImpl>(options, cls, reg);
+}
+
+}  // namespace
+
+at::Device DeviceOf(const TrainConfig& config) {
+    if (config.device == "cpu") {
+        return at::Device(at::kCPU);
+    }
+    if (!torch::cuda::is_available()) {
+        throw InputError("config key 'device'",
+                         "'cuda' asked for, but this libtorch sees no CUDA device");
+    }
+    if (ResolvedPrecision(config) == "bf16") {
+        // Autocast is wired for the CPU only; on a GPU the convolutions would stay fp32 while
+        // the config says bf16.
+        throw InputError("config key 'precision'", "bf16 runs on the CPU only; use fp32 on cuda");
+    }
+    return at::Device(at::kCUDA);
+}
+
+std::shared_ptr<detect::Detector> MakeDetector(const TrainConfig& config, int num_classes) {
+    ValidateTrainConfig(config);
+    const at::Device device = DeviceOf(config);
+    std::shared_ptr<detect::Detector> model = config.detector == "faster_rcnn"
+                                                  ? MakeFasterRcnn(config, num_classes)
+                                                  : MakeFcos(config, num_classes);
     model->SetPrecision(ResolvedPrecision(config) == "bf16" ? detect::Precision::kBFloat16
                                                             : detect::Precision::kFloat32,
                         config.channels_last);
+    model->to(device);
     return model;
 }
 

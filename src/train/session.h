@@ -15,8 +15,13 @@
 
 namespace autoloss::train {
 
+// The device config.device names. Throws InputError for cuda without a CUDA device, or with
+// bf16 (autocast is wired for the CPU only).
+at::Device DeviceOf(const TrainConfig& config);
+
 // The detector `config` describes for `num_classes` classes, with its losses resolved from
-// config.cls_loss / reg_loss and its precision and layout set. Throws InputError.
+// config.cls_loss / reg_loss, its precision and layout set, on DeviceOf(config). Throws
+// InputError.
 std::shared_ptr<detect::Detector> MakeDetector(const TrainConfig& config, int num_classes);
 
 // The reg_loss name that selects Faster R-CNN's smooth L1 on box deltas (the paper's

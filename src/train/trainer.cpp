@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
@@ -143,6 +144,13 @@ void SaveCheckpoint(const std::filesystem::path& path,
     }
     const std::string text = state.dump();
     archive.write("progress", torch::tensor(std::vector<int64_t>(text.begin(), text.end())));
+    // libtorch's global generator draws Faster R-CNN's anchor and RoI samples; a resumed run
+    // continues its sequence instead of restarting it.
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    {
+        std::lock_guard<std::mutex> lock(generator.mutex());
+        archive.write("cpu_rng_state", generator.get_state());
+    }
     const std::string tmp = path.string() + ".tmp";
     archive.save_to(tmp);
     std::filesystem::rename(tmp, path);
@@ -152,7 +160,8 @@ Progress LoadCheckpoint(const std::filesystem::path& path,
                         detect::Detector& model,
                         torch::optim::SGD& optimizer) {
     torch::serialize::InputArchive archive;
-    archive.load_from(path.string());
+    // Tensors land on the model's device, so parameters and momentum buffers stay together.
+    archive.load_from(path.string(), model.parameters().front().device());
     model.load(archive);
     torch::serialize::InputArchive optimizer_archive;
     archive.read("optimizer", optimizer_archive);
@@ -164,6 +173,12 @@ Progress LoadCheckpoint(const std::filesystem::path& path,
         text.push_back(static_cast<char>(bytes[k].item<int64_t>()));
     }
     const nlohmann::json state = nlohmann::json::parse(text);
+    at::Tensor rng_state;
+    if (archive.try_read("cpu_rng_state", rng_state)) {
+        at::Generator generator = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(generator.mutex());
+        generator.set_state(rng_state);
+    }
     Progress progress;
     progress.iteration = state.at("iteration");
     progress.reference_loss = state.at("reference_loss");
@@ -223,6 +238,8 @@ TrainResult Train(const TrainConfig& config,
     if (train_set.images.empty()) {
         throw InputError("training set", "has no images");
     }
+    // The model's labels are the training set's; scoring on other categories would be wrong.
+    data::RequireSameCategories(train_set, eval_set, "evaluation set " + eval_set.name);
     const auto log = [&](const std::string& line) {
         if (hooks.log) {
             hooks.log(line);
@@ -394,7 +411,6 @@ TrainResult Train(const TrainConfig& config, const TrainHooks& hooks) {
     const data::DataSource source = DataSourceOf(config);
     const data::Dataset train_set = data::ReadSplit(source, config.train_split);
     const data::Dataset eval_set = data::ReadSplit(source, config.val_split);
-    data::RequireSameCategories(train_set, eval_set, "split '" + config.val_split + "'");
     ImageCache cache;
     return Train(config, train_set, eval_set, cache, hooks);
 }

@@ -56,15 +56,15 @@ struct TrainHooks {
 // Trains the detector of `config` on `train_set` and evaluates on `eval_set` at config.eval_at
 // and at the end. Writes checkpoints, config.yaml, result.json, model.pt and the final
 // detections (COCO results) to config.out_dir when it is set, and resumes from a checkpoint
-// found there. Throws InputError for a bad config or formula; divergence is a status.
+// found there. Throws InputError for a bad config or formula, or when the two sets differ in
+// their categories; divergence is a status.
 TrainResult Train(const TrainConfig& config,
                   const data::Dataset& train_set,
                   const data::Dataset& eval_set,
                   ImageCache& cache,
                   const TrainHooks& hooks = {});
 
-// As above, reading the train and val splits named by the config (which must share their
-// categories).
+// As above, reading the train and val splits named by the config.
 TrainResult Train(const TrainConfig& config, const TrainHooks& hooks = {});
 
 // The result as JSON text (metrics, losses, timings, divergence).

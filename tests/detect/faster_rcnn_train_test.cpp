@@ -1,18 +1,19 @@
+#include <cmath>
+#include <filesystem>
+#include <stdexcept>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "detect/faster_rcnn.h"
+#include "train/bccd.h"
 #include "train/session.h"
 #include "train/trainer.h"
-#include "data/source.h"
 #include "util/error.h"
 
 namespace autoloss::train {
 namespace {
-
-const std::string kBccd = std::string(AUTOLOSS_SHARED_DIR) + "/data/bccd_voc/BCCD";
 
 // A narrow Faster R-CNN on small images, through the same trainer and config as every
 // detector: enough to learn a few BCCD images in about a minute on 2 cores.
@@ -45,13 +46,7 @@ class FasterRcnnTrainTest : public ::testing::Test {
   protected:
     void SetUp() override {
         ConfigureThreads(2);
-        const data::Dataset all = data::ReadSplit({data::Format::kVoc, kBccd, {}}, "train");
-        images_ = data::Subset(all,
-                               data::FindImages(all,
-                                                {"BloodImage_00001",
-                                                 "BloodImage_00003",
-                                                 "BloodImage_00004",
-                                                 "BloodImage_00005"}));
+        images_ = FourBccdTrainingImages();
     }
 
     data::Dataset images_;
@@ -80,6 +75,42 @@ TEST_F(FasterRcnnTrainTest, CseAutolossATrainsWithoutDiverging) {
     const TrainResult result = Train(config, images_, images_, cache_);
     EXPECT_EQ(result.status, "finished");
     EXPECT_EQ(result.cls_loss, "Neg(Dot(Mul(Y,Add(1,Sin(Z))),Log(Softmax(X))))");
+}
+
+// Anchor and RoI sampling draw from libtorch's generator, whose state the checkpoint keeps: a
+// run killed after its checkpoint resumes to the very losses of an uninterrupted one.
+TEST_F(FasterRcnnTrainTest, KilledRunResumesWithTheSameSamples) {
+    TrainConfig config = TinyFasterRcnn();
+    config.iterations = 4;
+    config.checkpoint_every = 2;
+    config.log_every = 1;
+    const auto dir = [](const std::string& name) {
+        const auto path = std::filesystem::temp_directory_path() / ("autoloss_frcnn_" + name);
+        std::filesystem::remove_all(path);
+        return path.string();
+    };
+    TrainConfig reference_config = config;
+    reference_config.out_dir = dir("reference");
+    const TrainResult reference = Train(reference_config, images_, images_, cache_);
+    ASSERT_EQ(reference.status, "finished");
+
+    config.out_dir = dir("killed");
+    TrainHooks killer;
+    killer.log = [](const std::string& line) {
+        if (line.rfind("iteration=3 ", 0) == 0) {
+            throw std::runtime_error("killed");
+        }
+    };
+    EXPECT_THROW(Train(config, images_, images_, cache_, killer), std::runtime_error);
+    const TrainResult resumed = Train(config, images_, images_, cache_);
+    EXPECT_EQ(resumed.resumed_from, 2);
+    ASSERT_EQ(resumed.losses.size(), reference.losses.size());
+    for (std::size_t k = 0; k < reference.losses.size(); ++k) {
+        for (const auto& [name, value] : reference.losses[k].values) {
+            EXPECT_NEAR(resumed.losses[k].values.at(name), value, 1e-4 * (1 + std::abs(value)))
+                << name << " at iteration " << reference.losses[k].iteration;
+        }
+    }
 }
 
 // The bounded overfit test: four BCCD images learnt to a high AP50 on themselves.

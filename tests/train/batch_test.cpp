@@ -2,22 +2,14 @@
 
 #include <gtest/gtest.h>
 
-#include "data/source.h"
+#include "train/bccd.h"
 #include "util/error.h"
 
 namespace autoloss::train {
 namespace {
 
-// The repository's own copy of BCCD, so the tests run on a fresh clone.
-const std::string kBccd = std::string(AUTOLOSS_SOURCE_DIR) + "/data/bccd";
-
-data::Dataset BccdImage(const std::string& stem) {
-    const data::Dataset val = data::ReadSplit({data::Format::kVoc, kBccd, {}}, "val");
-    return data::Subset(val, data::FindImages(val, {stem}));
-}
-
 TEST(HostBatchTest, BatchesArePaddedNormalisedAndFlipped) {
-    const data::Dataset set = BccdImage("BloodImage_00000");
+    const data::Dataset set = BccdImages("val", {"BloodImage_00000"});
     ImageCache cache;
     const data::TransformConfig transform = DetectorTransform(320, 1333);
     const HostBatch plain = MakeHostBatch(set, {0}, {false}, transform, cache);
@@ -43,7 +35,7 @@ TEST(HostBatchTest, BatchesArePaddedNormalisedAndFlipped) {
 }
 
 TEST(HostBatchTest, CrowdBoxesAreLeftOutOfTheTargets) {
-    data::Dataset set = BccdImage("BloodImage_00000");
+    data::Dataset set = BccdImages("val", {"BloodImage_00000"});
     ImageCache cache;
     set.boxes[0].crowd = true;
     const HostBatch batch = MakeHostBatch(set, {0}, {}, DetectorTransform(320, 1333), cache);

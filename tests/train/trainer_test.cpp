@@ -6,14 +6,13 @@
 
 #include <gtest/gtest.h>
 
-#include "data/source.h"
+#include "train/bccd.h"
 #include "util/error.h"
 
 namespace autoloss::train {
 namespace {
 
 // The repository's own copy of BCCD, so the tests run on a fresh clone.
-const std::string kBccd = std::string(AUTOLOSS_SOURCE_DIR) + "/data/bccd";
 
 // A narrow FCOS on small images: enough to learn a few BCCD images in about a minute on 2 cores.
 TrainConfig TinyConfig() {
@@ -39,13 +38,7 @@ class TrainerTest : public ::testing::Test {
 protected:
     void SetUp() override {
         ConfigureThreads(2);
-        const data::Dataset all = data::ReadSplit({data::Format::kVoc, kBccd, {}}, "train");
-        images_ = data::Subset(all,
-                               data::FindImages(all,
-                                                {"BloodImage_00001",
-                                                 "BloodImage_00003",
-                                                 "BloodImage_00004",
-                                                 "BloodImage_00005"}));
+        images_ = FourBccdTrainingImages();
     }
 
     std::string TempDir(const std::string& name) {
