@@ -87,7 +87,8 @@ Dataset ReadSplit(const DataSource& source, const std::string& split) {
         if (names != source.class_names) {
             throw InputError(source.root + " (split " + split + ")",
                              "the class list given does not match the data set's categories; "
-                             "leave it out for " + FormatName(source.format) + " data");
+                             "leave it out for " +
+                                 FormatName(source.format) + " data");
         }
     }
     return dataset;

@@ -40,7 +40,9 @@ Dataset ReadSplit(const DataSource& source, const std::string& split);
 
 // Throws InputError naming `where` unless `other` has the categories of `reference`, in the
 // same order (a model trained on one is then scored correctly on the other).
-void RequireSameCategories(const Dataset& reference, const Dataset& other, const std::string& where);
+void RequireSameCategories(const Dataset& reference,
+                           const Dataset& other,
+                           const std::string& where);
 
 // The indices of the images whose file stems (names without folder and extension, e.g.
 // "BloodImage_00001") are `stems`, in that order. Throws InputError naming a stem not found.

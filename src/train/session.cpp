@@ -150,7 +150,8 @@ std::vector<metrics::CocoDetection> DetectSet(detect::Detector& detector,
 EvalPoint Score(const data::Dataset& set, const std::vector<metrics::CocoDetection>& detections) {
     metrics::CocoEvalParams params = metrics::CocoEvalParams::Default();
     params.threads = 1;
-    const metrics::CocoEvalResult eval = metrics::EvaluateCoco(data::ToCocoInstances(set), detections, params);
+    const metrics::CocoEvalResult eval =
+        metrics::EvaluateCoco(data::ToCocoInstances(set), detections, params);
     EvalPoint point;
     point.ap = std::max(0.0, eval.stats[0]);
     point.ap50 = std::max(0.0, eval.stats[1]);

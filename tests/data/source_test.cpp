@@ -87,8 +87,7 @@ TEST_F(SourceTest, CocoSplitsAreFoundInEitherImageLayout) {
     EXPECT_NO_THROW(RequireSameCategories(a, b, "b"));
     // A class list must agree with the file's categories.
     EXPECT_NO_THROW(ReadSplit({Format::kCoco, root_.string(), {"platelet", "cell"}}, "a"));
-    EXPECT_THROW(ReadSplit({Format::kCoco, root_.string(), {"cell", "platelet"}}, "a"),
-                 InputError);
+    EXPECT_THROW(ReadSplit({Format::kCoco, root_.string(), {"cell", "platelet"}}, "a"), InputError);
     EXPECT_THROW(ReadSplit(source, "c"), InputError);
 }
 

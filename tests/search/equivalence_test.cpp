@@ -118,8 +118,8 @@ TEST_P(EquivalenceTest, SharesFingerprintsOnlyWhenGradientsAgreeOnIndependentPro
         if (!inserted) {
             ++shared;
             EXPECT_TRUE(SameNumbers(it->second, gradients))
-                << "fingerprint collision of differently training losses: " << expr::PrintPrefix(formula)
-                << " and " << names[fingerprint];
+                << "fingerprint collision of differently training losses: "
+                << expr::PrintPrefix(formula) << " and " << names[fingerprint];
         }
     }
     // Many classes, and many pairs that share one.

@@ -160,8 +160,9 @@ TEST(SearchTest, RediscoversTheTargetWithinTwentyGenerationsOf128) {
         const SearchResult result = search.Run();
         ASSERT_FALSE(result.parents.empty());
         EXPECT_EQ(result.parents.front().fingerprint, target)
-            << "seed " << seed << " ended with " << expr::PrintPrefix(result.parents.front().formula)
-            << " scoring " << result.parents.front().proxy_score.value_or(-1);
+            << "seed " << seed << " ended with "
+            << expr::PrintPrefix(result.parents.front().formula) << " scoring "
+            << result.parents.front().proxy_score.value_or(-1);
         EXPECT_EQ(result.stop_reason, "generations");
         EXPECT_EQ(result.generations_completed, 20);
         // The cheap stages spare the costly ones most candidates.

@@ -20,9 +20,8 @@ inline data::Dataset BccdImages(const std::string& split, const std::vector<std:
 
 // Four training images the detector tests overfit and resume on.
 inline data::Dataset FourBccdTrainingImages() {
-    return BccdImages("train",
-                      {"BloodImage_00001", "BloodImage_00003", "BloodImage_00004",
-                       "BloodImage_00005"});
+    return BccdImages(
+        "train", {"BloodImage_00001", "BloodImage_00003", "BloodImage_00004", "BloodImage_00005"});
 }
 
 }  // namespace autoloss::train

@@ -26,8 +26,8 @@ class FixedDetector : public detect::Detector {
   public:
     FixedDetector() { register_parameter("unused", torch::zeros({1})); }
     detect::LossTerms Loss(const detect::DetectionBatch&) override { return {}; }
-    std::vector<detect::Detections> Detect(
-        const at::Tensor& images, const std::vector<std::array<int64_t, 2>>&) override {
+    std::vector<detect::Detections> Detect(const at::Tensor& images,
+                                           const std::vector<std::array<int64_t, 2>>&) override {
         std::vector<detect::Detections> result(images.size(0));
         for (auto& d : result) {
             d.boxes = torch::tensor({{10.0f, 20.0f, 110.0f, 220.0f}});
