@@ -1,5 +1,6 @@
 #include "data/source.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <unordered_map>
 
@@ -38,34 +39,8 @@ Dataset ReadYoloSplit(const DataSource& source, const std::string& split) {
                            (root / "classes.txt").string());
 }
 
-}  // namespace
-
-Format ParseFormat(const std::string& name, const std::string& where) {
-    if (name == "voc") {
-        return Format::kVoc;
-    }
-    if (name == "coco") {
-        return Format::kCoco;
-    }
-    if (name == "yolo") {
-        return Format::kYolo;
-    }
-    throw InputError(where, "unknown data format '" + name + "'; expected voc, coco or yolo");
-}
-
-std::string FormatName(Format format) {
-    switch (format) {
-        case Format::kVoc:
-            return "voc";
-        case Format::kCoco:
-            return "coco";
-        case Format::kYolo:
-            return "yolo";
-    }
-    return "voc";
-}
-
-Dataset ReadSplit(const DataSource& source, const std::string& split) {
+// ReadSplit without the checks on the result.
+Dataset ReadSplitAsIs(const DataSource& source, const std::string& split) {
     if (source.root.empty()) {
         throw InputError("data root", "is empty; name the data set's folder");
     }
@@ -94,6 +69,71 @@ Dataset ReadSplit(const DataSource& source, const std::string& split) {
     return dataset;
 }
 
+// The first label whose category differs (or the shorter list's length).
+size_t FirstDifference(const Dataset& a, const Dataset& b) {
+    size_t k = 0;
+    while (k < a.categories.size() && k < b.categories.size() &&
+           a.categories[k].id == b.categories[k].id &&
+           a.categories[k].name == b.categories[k].name) {
+        ++k;
+    }
+    return k;
+}
+
+}  // namespace
+
+Format ParseFormat(const std::string& name, const std::string& where) {
+    if (name == "voc") {
+        return Format::kVoc;
+    }
+    if (name == "coco") {
+        return Format::kCoco;
+    }
+    if (name == "yolo") {
+        return Format::kYolo;
+    }
+    throw InputError(where, "unknown data format '" + name + "'; expected voc, coco or yolo");
+}
+
+std::string FormatName(Format format) {
+    switch (format) {
+        case Format::kVoc:
+            return "voc";
+        case Format::kCoco:
+            return "coco";
+        case Format::kYolo:
+            return "yolo";
+    }
+    return "voc";
+}
+
+Dataset ReadSplit(const DataSource& source, const std::string& split) {
+    Dataset dataset = ReadSplitAsIs(source, split);
+    const std::string where =
+        source.root + " (" + FormatName(source.format) + " split '" + split + "')";
+    if (dataset.images.empty()) {
+        throw InputError(
+            where,
+            "has no usable image" + std::string(dataset.report.TotalRepairs() > 0
+                                                    ? " (" + dataset.report.Summary() + ")"
+                                                    : ""));
+    }
+    if (dataset.categories.empty()) {
+        throw InputError(where, "lists no category");
+    }
+    return dataset;
+}
+
+std::string RepairLine(const Dataset& dataset, const std::string& split) {
+    if (dataset.report.TotalRepairs() == 0) {
+        return "";
+    }
+    std::string summary = dataset.report.Summary();
+    std::replace(summary.begin(), summary.end(), '\n', ';');
+    return "split=" + split + " repairs=" + std::to_string(dataset.report.TotalRepairs()) + " " +
+           summary;
+}
+
 void RequireSameCategories(const Dataset& reference,
                            const Dataset& other,
                            const std::string& where) {
@@ -114,7 +154,9 @@ void RequireSameCategories(const Dataset& reference,
                          "has " + std::to_string(other.categories.size()) +
                              " categories that differ from the training split's " +
                              std::to_string(reference.categories.size()) +
-                             " (names, ids or order); every split must share one category list");
+                             " (names, ids or order; first difference at label " +
+                             std::to_string(FirstDifference(reference, other)) +
+                             "); every split must share one category list");
     }
 }
 

@@ -35,7 +35,8 @@ struct DataSource {
 
 // Reads split `split` of `source`. Every split of one source labels categories alike (VOC
 // sorts the names of all annotations, COCO follows category ids, YOLO the names file), which
-// RequireSameCategories checks. Throws InputError naming the missing file or folder.
+// RequireSameCategories checks. Throws InputError naming the missing file or folder, and when
+// the split holds no usable image or no category.
 Dataset ReadSplit(const DataSource& source, const std::string& split);
 
 // Throws InputError naming `where` unless `other` has the categories of `reference`, in the
@@ -43,6 +44,10 @@ Dataset ReadSplit(const DataSource& source, const std::string& split);
 void RequireSameCategories(const Dataset& reference,
                            const Dataset& other,
                            const std::string& where);
+
+// One log line of what reading `split` repaired or dropped ("split=val repairs=2 dropped 2 boxes
+// with zero or negative size, e.g. ..."); empty when nothing was.
+std::string RepairLine(const Dataset& dataset, const std::string& split);
 
 // The indices of the images whose file stems (names without folder and extension, e.g.
 // "BloodImage_00001") are `stems`, in that order. Throws InputError naming a stem not found.

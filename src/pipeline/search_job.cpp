@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "data/source.h"
 #include "expr/known_losses.h"
 #include "expr/parse.h"
 #include "expr/print.h"
@@ -179,6 +180,17 @@ JobOutcome RunSearchJob(const JobConfig& config, const JobOptions& options) {
         " test=" + std::to_string(data.test.images.size()) +
         " verify=" + std::to_string(data.verify.images.size()) +
         " classes=" + std::to_string(data.train.NumClasses()));
+    // Drawn val images (val_fraction) share the training split's report.
+    std::vector<std::pair<std::string, const data::Dataset*>> read = {
+        {config.train_split, &data.train}, {config.test_split, &data.test}};
+    if (config.val_fraction == 0.0) {
+        read.emplace_back(config.val_split, &data.val);
+    }
+    for (const auto& [split, set] : read) {
+        if (const std::string repairs = data::RepairLine(*set, split); !repairs.empty()) {
+            log("event=data_repairs " + repairs);
+        }
+    }
 
     DetectorStages stages(config, data, log);
     const auto record = search::OpenRecord(record_path.string(), config.search, options.resume);

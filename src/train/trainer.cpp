@@ -411,6 +411,17 @@ TrainResult Train(const TrainConfig& config, const TrainHooks& hooks) {
     const data::DataSource source = DataSourceOf(config);
     const data::Dataset train_set = data::ReadSplit(source, config.train_split);
     const data::Dataset eval_set = data::ReadSplit(source, config.val_split);
+    if (hooks.log) {
+        hooks.log("event=data train=" + std::to_string(train_set.NumImages()) +
+                  " val=" + std::to_string(eval_set.NumImages()) +
+                  " classes=" + std::to_string(train_set.NumClasses()));
+        for (const auto& [split, set] :
+             {std::pair{config.train_split, &train_set}, {config.val_split, &eval_set}}) {
+            if (const std::string repairs = data::RepairLine(*set, split); !repairs.empty()) {
+                hooks.log("event=data_repairs " + repairs);
+            }
+        }
+    }
     ImageCache cache;
     return Train(config, train_set, eval_set, cache, hooks);
 }

@@ -117,6 +117,28 @@ TEST_F(SourceTest, CategoriesThatDifferAcrossSplitsAreInputErrors) {
     }
 }
 
+TEST_F(SourceTest, SplitsWithoutUsableImagesAreInputErrorsAndRepairsAreReported) {
+    // An annotation file whose only image is missing: nothing left to train or score on.
+    fs::create_directories(root_ / "annotations");
+    fs::create_directories(root_ / "a");
+    std::ofstream(root_ / "annotations" / "instances_a.json")
+        << R"({"images": [{"id": 1, "file_name": "gone.jpg", "width": 640, "height": 480}],
+               "categories": [{"id": 1, "name": "cell"}], "annotations": []})";
+    try {
+        ReadSplit({Format::kCoco, root_.string(), {}}, "a");
+        FAIL() << "no usable image";
+    } catch (const InputError& error) {
+        EXPECT_NE(error.context().find("split 'a'"), std::string::npos) << error.what();
+        EXPECT_NE(std::string(error.what()).find("missing"), std::string::npos) << error.what();
+    }
+    // BCCD's zero-area boxes (images 00338 and 00343) are dropped and said so, on one line; a
+    // clean split says nothing.
+    const std::string line = RepairLine(ReadSplit({Format::kVoc, kBccd, {}}, "train"), "train");
+    EXPECT_NE(line.find("split=train repairs="), std::string::npos) << line;
+    EXPECT_EQ(line.find('\n'), std::string::npos);
+    EXPECT_EQ(RepairLine(ReadSplit({Format::kVoc, kBccd, {}}, "test"), "test"), "");
+}
+
 TEST_F(SourceTest, BadFormatRootOrSplitNameTheValue) {
     try {
         ParseFormat("pascal", "config key 'data_format'");
