@@ -39,7 +39,7 @@ function(autoloss_test name)
     cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
     add_executable(${name} ${ARG_SOURCES})
     target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
-    # Helpers shared by several test folders live under tests/ (e.g. tests/train/bccd.h).
+    # Helpers shared by several test folders live under tests/ (e.g. tests/train/fixtures.h).
     target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
     target_compile_definitions(${name} PRIVATE
         AUTOLOSS_SHARED_DIR="${CMAKE_SOURCE_DIR}/../shared"

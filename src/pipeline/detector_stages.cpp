@@ -12,9 +12,8 @@
 namespace autoloss::pipeline {
 
 SearchData LoadSearchData(const JobConfig& config) {
-    data::DataSource source;
-    source.format = data::ParseFormat(config.data_format, config.source + ": data.format");
-    source.root = config.data_root;
+    // Every run's config carries the job's data section; any of them names the source.
+    const data::DataSource source = train::DataSourceOf(config.proxy);
     SearchData data;
     data.train = data::ReadSplit(source, config.train_split);
     if (config.val_fraction > 0.0) {

@@ -7,7 +7,7 @@
 #include <torch/torch.h>
 
 #include "detect/faster_rcnn.h"
-#include "train/bccd.h"
+#include "train/fixtures.h"
 #include "train/session.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -18,27 +18,16 @@ namespace {
 // A narrow Faster R-CNN on small images, through the same trainer and config as every
 // detector: enough to learn a few BCCD images in about a minute on 2 cores.
 TrainConfig TinyFasterRcnn() {
-    TrainConfig config;
+    TrainConfig config = TinyTrainConfig();
     config.detector = "faster_rcnn";
     config.cls_loss = "ce";
     config.reg_loss = "giou";
-    config.data_root = kBccd;
-    config.backbone_width = 0.25;
-    config.fpn_channels = 32;
     config.roi_batch_per_image = 128;
     config.roi_head_width = 256;
     // Platelets are about 10 px at this scale: P3 anchors of 16 px give them real matches.
     config.anchor_size = 16.0;
-    config.min_size = 192;
-    config.batch_size = 2;
-    config.iterations = 4;
-    config.warmup_iterations = 0;
     config.lr = 0.02;
-    config.precision = "fp32";
-    config.channels_last = false;
-    config.threads = 2;
     config.log_every = 50;
-    config.hflip = false;
     return config;
 }
 
@@ -84,24 +73,13 @@ TEST_F(FasterRcnnTrainTest, KilledRunResumesWithTheSameSamples) {
     config.iterations = 4;
     config.checkpoint_every = 2;
     config.log_every = 1;
-    const auto dir = [](const std::string& name) {
-        const auto path = std::filesystem::temp_directory_path() / ("autoloss_frcnn_" + name);
-        std::filesystem::remove_all(path);
-        return path.string();
-    };
     TrainConfig reference_config = config;
-    reference_config.out_dir = dir("reference");
+    reference_config.out_dir = EmptyTempDir("frcnn_reference");
     const TrainResult reference = Train(reference_config, images_, images_, cache_);
     ASSERT_EQ(reference.status, "finished");
 
-    config.out_dir = dir("killed");
-    TrainHooks killer;
-    killer.log = [](const std::string& line) {
-        if (line.rfind("iteration=3 ", 0) == 0) {
-            throw std::runtime_error("killed");
-        }
-    };
-    EXPECT_THROW(Train(config, images_, images_, cache_, killer), std::runtime_error);
+    config.out_dir = EmptyTempDir("frcnn_killed");
+    EXPECT_THROW(Train(config, images_, images_, cache_, KillAtIteration(3)), std::runtime_error);
     const TrainResult resumed = Train(config, images_, images_, cache_);
     EXPECT_EQ(resumed.resumed_from, 2);
     ASSERT_EQ(resumed.losses.size(), reference.losses.size());

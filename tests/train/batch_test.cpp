@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "train/bccd.h"
+#include "train/fixtures.h"
 #include "util/error.h"
 
 namespace autoloss::train {

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "train/bccd.h"
+#include "train/fixtures.h"
 #include "util/error.h"
 
 namespace autoloss::train {

@@ -6,31 +6,18 @@
 
 #include <gtest/gtest.h>
 
-#include "train/bccd.h"
+#include "train/fixtures.h"
 #include "util/error.h"
 
 namespace autoloss::train {
 namespace {
 
-// The repository's own copy of BCCD, so the tests run on a fresh clone.
-
 // A narrow FCOS on small images: enough to learn a few BCCD images in about a minute on 2 cores.
 TrainConfig TinyConfig() {
-    TrainConfig config;
-    config.data_root = kBccd;
-    config.backbone_width = 0.25;
-    config.fpn_channels = 32;
+    TrainConfig config = TinyTrainConfig();
     config.tower_convs = 2;
-    config.min_size = 192;
-    config.batch_size = 2;
-    config.iterations = 4;
-    config.warmup_iterations = 0;
     config.lr = 0.01;
-    config.precision = "fp32";
-    config.channels_last = false;
-    config.threads = 2;
     config.log_every = 1;
-    config.hflip = false;
     return config;
 }
 
@@ -39,12 +26,6 @@ protected:
     void SetUp() override {
         ConfigureThreads(2);
         images_ = FourBccdTrainingImages();
-    }
-
-    std::string TempDir(const std::string& name) {
-        const auto dir = std::filesystem::temp_directory_path() / ("autoloss_" + name);
-        std::filesystem::remove_all(dir);
-        return dir.string();
     }
 
     data::Dataset images_;
@@ -82,21 +63,15 @@ TEST_F(TrainerTest, KilledRunResumesFromItsCheckpoint) {
     TrainConfig config = TinyConfig();
     config.iterations = 4;
     config.checkpoint_every = 2;
-    config.out_dir = TempDir("resume_a");
+    config.out_dir = EmptyTempDir("resume_a");
     // The uninterrupted reference.
     TrainConfig reference_config = config;
-    reference_config.out_dir = TempDir("resume_b");
+    reference_config.out_dir = EmptyTempDir("resume_b");
     const TrainResult reference = Train(reference_config, images_, images_, cache_);
     ASSERT_EQ(reference.status, "finished");
 
     // A "kill" during iteration 3, after the checkpoint of iteration 2.
-    TrainHooks killer;
-    killer.log = [](const std::string& line) {
-        if (line.rfind("iteration=3 ", 0) == 0) {
-            throw std::runtime_error("killed");
-        }
-    };
-    EXPECT_THROW(Train(config, images_, images_, cache_, killer), std::runtime_error);
+    EXPECT_THROW(Train(config, images_, images_, cache_, KillAtIteration(3)), std::runtime_error);
     ASSERT_TRUE(std::filesystem::exists(config.out_dir + "/checkpoint.pt"));
     const TrainResult resumed = Train(config, images_, images_, cache_);
     EXPECT_EQ(resumed.resumed_from, 2);
