@@ -84,8 +84,11 @@ FcosImpl::FcosImpl(const FcosOptions& options, expr::Formula cls_formula, expr::
                                   HeadConv(ch, options.num_classes, -std::log((1 - 0.01) / 0.01)));
     reg_ltrb_ = register_module("reg_ltrb", HeadConv(ch, 4, 0.0));
     quality_ = register_module("quality", HeadConv(ch, 1, 0.0));
-    scales_ =
-        register_parameter("scales", torch::ones({static_cast<int64_t>(FcosStrides().size())}));
+    if (!(options.initial_scale > 0.0)) {
+        throw InputError("fcos initial_scale", std::to_string(options.initial_scale) + " <= 0");
+    }
+    scales_ = register_parameter(
+        "scales", torch::full({static_cast<int64_t>(FcosStrides().size())}, options.initial_scale));
 }
 
 void FcosImpl::SetPrecision(Precision precision, bool channels_last) {

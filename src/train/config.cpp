@@ -38,6 +38,7 @@ const std::map<std::string, Field>& Fields() {
         {"backbone_width", Bind(&TrainConfig::backbone_width)},
         {"fpn_channels", Bind(&TrainConfig::fpn_channels)},
         {"tower_convs", Bind(&TrainConfig::tower_convs)},
+        {"fcos_initial_scale", Bind(&TrainConfig::fcos_initial_scale)},
         {"roi_batch_per_image", Bind(&TrainConfig::roi_batch_per_image)},
         {"roi_head_width", Bind(&TrainConfig::roi_head_width)},
         {"anchor_size", Bind(&TrainConfig::anchor_size)},
@@ -161,6 +162,8 @@ void ValidateTrainConfig(const TrainConfig& config) {
         fail("threads", "must be >= 0");
     if (config.tower_convs < 0)
         fail("tower_convs", "must be >= 0");
+    if (!(config.fcos_initial_scale > 0))
+        fail("fcos_initial_scale", "must be positive");
     if (config.roi_batch_per_image < 1)
         fail("roi_batch_per_image", "must be at least 1");
     if (config.roi_head_width < 1)

@@ -55,6 +55,7 @@ std::shared_ptr<detect::Detector> MakeFcos(const TrainConfig& config, int num_cl
     options.backbone.width = config.backbone_width;
     options.fpn_channels = config.fpn_channels;
     options.tower_convs = config.tower_convs;
+    options.initial_scale = config.fcos_initial_scale;
     return std::make_shared<detect::FcosImpl>(options, cls, reg);
 }
 
@@ -156,6 +157,11 @@ EvalPoint Score(const data::Dataset& set, const std::vector<metrics::CocoDetecti
     point.ap = std::max(0.0, eval.stats[0]);
     point.ap50 = std::max(0.0, eval.stats[1]);
     point.ap75 = std::max(0.0, eval.stats[2]);
+    for (const auto& category : eval.per_category) {
+        if (category.ap >= 0.0) {
+            point.ap_per_class[category.name] = category.ap;
+        }
+    }
     return point;
 }
 

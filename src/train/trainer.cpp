@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -114,7 +115,8 @@ nlohmann::json EvalJson(const EvalPoint& e) {
             {"ap50", e.ap50},
             {"ap75", e.ap75},
             {"seconds", e.seconds},
-            {"images_per_second", e.images_per_second}};
+            {"images_per_second", e.images_per_second},
+            {"ap_per_class", e.ap_per_class}};
 }
 
 // Everything a restarted run needs beyond the weights and optimiser state.
@@ -188,7 +190,8 @@ Progress LoadCheckpoint(const std::filesystem::path& path,
                                   e.at("ap50"),
                                   e.at("ap75"),
                                   e.at("seconds"),
-                                  e.at("images_per_second")});
+                                  e.at("images_per_second"),
+                                  e.value("ap_per_class", std::map<std::string, double>{})});
     }
     for (const auto& l : state.value("losses", nlohmann::json::array())) {
         progress.losses.push_back(
@@ -372,7 +375,13 @@ TrainResult Train(const TrainConfig& config,
             progress.evals.push_back(point);
             std::ostringstream line;
             line << "event=eval iteration=" << i + 1 << " ap=" << point.ap << " ap50=" << point.ap50
-                 << " ap75=" << point.ap75 << " seconds=" << point.seconds;
+                 << " ap75=" << point.ap75;
+            for (const auto& [name, ap] : point.ap_per_class) {
+                std::string key = name;  // one token per field, whatever the category's name
+                std::replace(key.begin(), key.end(), ' ', '_');
+                line << " ap[" << key << "]=" << ap;
+            }
+            line << " seconds=" << point.seconds;
             log(line.str());
         }
         if (!checkpoint.empty() && config.checkpoint_every > 0 &&

@@ -19,6 +19,8 @@ struct EvalPoint {
     double ap75 = 0.0;
     double seconds = 0.0;  // time the evaluation took
     double images_per_second = 0.0;
+    // AP@[.5:.95] of each category with ground truth, by name: where a detector falls short.
+    std::map<std::string, double> ap_per_class;
 };
 
 // Loss terms logged at one iteration (1-based: the iteration just finished).

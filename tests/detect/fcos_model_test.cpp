@@ -10,8 +10,9 @@ namespace autoloss::detect {
 namespace {
 
 // A narrow FCOS so the model tests take a fraction of a second.
-Fcos SmallFcos(int depth = 18) {
+Fcos SmallFcos(int depth = 18, double initial_scale = 1.0) {
     FcosOptions options;
+    options.initial_scale = initial_scale;
     options.num_classes = 3;
     options.backbone.depth = depth;
     options.backbone.width = 0.25;
@@ -113,6 +114,22 @@ TEST(FcosModelTest, RejectsFormulasOfTheWrongSet) {
                  InputError);
     EXPECT_THROW(Fcos(options, expr::ResolveFormula("fl"), expr::ResolveFormula("fl")), InputError);
     options.num_classes = 0;
+    EXPECT_THROW(Fcos(options, expr::ResolveFormula("fl"), expr::ResolveFormula("giou")),
+                 InputError);
+}
+
+TEST(FcosModelTest, InitialScaleMultipliesTheDistances) {
+    const at::Tensor images = torch::randn({1, 3, 64, 96});
+    torch::manual_seed(12);
+    Fcos unit = SmallFcos(18, 1.0);
+    torch::manual_seed(12);
+    Fcos eight = SmallFcos(18, 8.0);
+    const at::Tensor ltrb_unit = unit->Forward(images).first.ltrb;
+    ASSERT_GT(ltrb_unit.max().item<float>(), 0.0f);
+    EXPECT_TRUE(torch::allclose(eight->Forward(images).first.ltrb, ltrb_unit * 8, 1e-5, 1e-6));
+    FcosOptions options;
+    options.num_classes = 3;
+    options.initial_scale = 0.0;
     EXPECT_THROW(Fcos(options, expr::ResolveFormula("fl"), expr::ResolveFormula("giou")),
                  InputError);
 }

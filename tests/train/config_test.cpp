@@ -50,6 +50,9 @@ TEST(TrainConfigTest, RejectsUnknownKeysAndBadValues) {
     config = TrainConfig{};
     config.precision = "fp16";
     EXPECT_THROW(ValidateTrainConfig(config), InputError);
+    config = TrainConfig{};
+    config.fcos_initial_scale = 0;
+    EXPECT_THROW(ValidateTrainConfig(config), InputError);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 
 #include "train/session.h"
 
+#include <set>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -70,6 +72,36 @@ TEST(ScoreTest, GroundTruthWithSparseIdsScoresOne) {
     const EvalPoint point = Score(set, detections);
     EXPECT_DOUBLE_EQ(point.ap, 1.0);
     EXPECT_DOUBLE_EQ(point.ap50, 1.0);
+}
+
+TEST(ScoreTest, ApPerClassNamesTheClassThatWasMissed) {
+    const data::Dataset set = OneImageWithSparseIds();
+    std::set<int> present;
+    for (const data::Box& box : set.boxes) {
+        present.insert(box.label);
+    }
+    ASSERT_GE(present.size(), 2u) << "the image needs two classes";
+    const int missed = *present.begin();
+    std::vector<metrics::CocoDetection> detections;
+    for (const data::Box& box : set.boxes) {
+        if (box.label != missed) {
+            metrics::CocoDetection d;
+            d.image_id = set.images[0].id;
+            d.category_id = set.categories[box.label].id;
+            d.bbox = {box.x1, box.y1, box.x2 - box.x1, box.y2 - box.y1};
+            d.score = 1.0;
+            detections.push_back(d);
+        }
+    }
+    const EvalPoint point = Score(set, detections);
+    // Only categories with ground truth in the set get an entry.
+    ASSERT_EQ(point.ap_per_class.size(), present.size());
+    for (const int label : present) {
+        const std::string& name = set.categories[label].name;
+        ASSERT_TRUE(point.ap_per_class.count(name)) << name;
+        EXPECT_DOUBLE_EQ(point.ap_per_class.at(name), label == missed ? 0.0 : 1.0) << name;
+    }
+    EXPECT_NEAR(point.ap, (present.size() - 1.0) / present.size(), 1e-12);
 }
 
 TEST(DeviceTest, UnknownOrMissingDevicesAreInputErrors) {
