@@ -247,7 +247,108 @@ class RoiAlignFunction : public torch::autograd::Function<RoiAlignFunction> {
     }
 };
 
+// The bilinear sample positions along one axis of every RoI, with torchvision's edge rules, as
+// [R, bins · max_grid] tensors (bin-major): the lower and upper cell indices, their linear
+// weights, and whether the sample counts (within the RoI's own grid and no more than a cell
+// outside the map). RoIs with a smaller grid than max_grid pad with samples that do not count.
+struct AxisSamples {
+    at::Tensor low, high, low_weight, high_weight, valid;
+};
+
+AxisSamples SampleAxis(const at::Tensor& start,  // [R] float64, in cells
+                       const at::Tensor& bin,    // [R] float64 bin size, in cells
+                       const at::Tensor& grid,   // [R] int64 samples per bin
+                       int64_t bins,
+                       int64_t max_grid,
+                       int64_t size) {
+    const auto options = start.options();
+    const at::Tensor bin_index = torch::arange(bins, options).view({1, bins, 1});
+    const at::Tensor sample_index = torch::arange(max_grid, options).view({1, 1, max_grid});
+    const at::Tensor g = grid.to(torch::kDouble).clamp_min(1).view({-1, 1, 1});
+    const at::Tensor b = bin.view({-1, 1, 1});
+    at::Tensor pos = start.view({-1, 1, 1}) + bin_index * b + (sample_index + 0.5) * b / g;
+    pos = pos.reshape({start.size(0), -1});
+    const at::Tensor in_grid =
+        (sample_index < grid.view({-1, 1, 1})).expand({start.size(0), bins, max_grid});
+    AxisSamples s;
+    s.valid = in_grid.reshape({start.size(0), -1}) & (pos >= -1.0) & (pos <= size);
+    at::Tensor clamped = pos.clamp_min(0.0);
+    at::Tensor low = clamped.floor().to(torch::kLong);
+    const at::Tensor at_edge = low >= size - 1;
+    low = torch::where(at_edge, torch::full({}, size - 1, low.options()), low);
+    clamped = torch::where(at_edge, low.to(torch::kDouble), clamped);
+    s.low = low;
+    s.high = torch::where(at_edge, low, low + 1);
+    s.high_weight = clamped - low.to(torch::kDouble);
+    s.low_weight = 1.0 - s.high_weight;
+    return s;
+}
+
 }  // namespace
+
+at::Tensor RoiAlignByGather(const at::Tensor& features,
+                            const at::Tensor& rois,
+                            const RoiAlignOptions& o) {
+    const int64_t c = features.size(1);
+    const int64_t height = features.size(2);
+    const int64_t width = features.size(3);
+    const int64_t r = rois.size(0);
+    const int64_t oh = o.output_height;
+    const int64_t ow = o.output_width;
+    if (r == 0) {
+        return features.new_zeros({0, c, oh, ow}).contiguous(at::MemoryFormat::ChannelsLast);
+    }
+    // Geometry in float64 as the CPU kernel computes it, so both pick the same cells.
+    const at::Tensor boxes = rois.to(torch::kDouble);
+    const double offset = o.aligned ? 0.5 : 0.0;
+    const at::Tensor x1 = boxes.select(1, 1) * o.spatial_scale - offset;
+    const at::Tensor y1 = boxes.select(1, 2) * o.spatial_scale - offset;
+    at::Tensor roi_w = boxes.select(1, 3) * o.spatial_scale - offset - x1;
+    at::Tensor roi_h = boxes.select(1, 4) * o.spatial_scale - offset - y1;
+    if (!o.aligned) {
+        roi_w = roi_w.clamp_min(1.0);
+        roi_h = roi_h.clamp_min(1.0);
+    }
+    const auto grid_of = [&](const at::Tensor& extent, int64_t bins) {
+        return o.sampling_ratio > 0
+                   ? torch::full({r}, o.sampling_ratio, boxes.options().dtype(torch::kLong))
+                   : (extent / static_cast<double>(bins)).ceil().to(torch::kLong);
+    };
+    const at::Tensor grid_h = grid_of(roi_h, oh);
+    const at::Tensor grid_w = grid_of(roi_w, ow);
+    const int64_t max_h = std::max<int64_t>(1, grid_h.max().item<int64_t>());
+    const int64_t max_w = std::max<int64_t>(1, grid_w.max().item<int64_t>());
+    const AxisSamples ys =
+        SampleAxis(y1, roi_h / static_cast<double>(oh), grid_h, oh, max_h, height);
+    const AxisSamples xs =
+        SampleAxis(x1, roi_w / static_cast<double>(ow), grid_w, ow, max_w, width);
+    const at::Tensor count = (grid_h * grid_w).clamp_min(1).to(torch::kDouble).view({-1, 1, 1});
+    const at::Tensor valid = ys.valid.unsqueeze(2) & xs.valid.unsqueeze(1);  // [R, Sy, Sx]
+
+    // Every cell of the map as a row [B·H·W, C]; a view when the features are channels-last.
+    const at::Tensor cells = features.permute({0, 2, 3, 1}).reshape({-1, c});
+    const at::Tensor image = boxes.select(1, 0).to(torch::kLong).view({-1, 1, 1}) * height * width;
+    const int64_t sy = ys.low.size(1);
+    const int64_t sx = xs.low.size(1);
+    at::Tensor pooled = features.new_zeros({r, sy, sx, c});
+    for (const auto& [row, row_weight] :
+         {std::pair{ys.low, ys.low_weight}, std::pair{ys.high, ys.high_weight}}) {
+        for (const auto& [col, col_weight] :
+             {std::pair{xs.low, xs.low_weight}, std::pair{xs.high, xs.high_weight}}) {
+            const at::Tensor index = image + row.unsqueeze(2) * width + col.unsqueeze(1);
+            const at::Tensor weight =
+                torch::where(valid,
+                             row_weight.unsqueeze(2) * col_weight.unsqueeze(1) / count,
+                             torch::zeros({}, boxes.options()))
+                    .to(features.scalar_type());
+            pooled = pooled + cells.index_select(0, index.reshape(-1)).view({r, sy, sx, c}) *
+                                  weight.unsqueeze(3);
+        }
+    }
+    // Samples of a bin are adjacent along each axis: sum them into [R, oh, ow, C].
+    pooled = pooled.view({r, oh, max_h, ow, max_w, c}).sum({2, 4});
+    return pooled.permute({0, 3, 1, 2}).contiguous(at::MemoryFormat::ChannelsLast);
+}
 
 at::Tensor RoiAlign(const at::Tensor& features,
                     const at::Tensor& rois,
@@ -264,11 +365,6 @@ at::Tensor RoiAlign(const at::Tensor& features,
     TORCH_CHECK(features.scalar_type() == torch::kFloat || features.scalar_type() == torch::kDouble,
                 "RoiAlign: features must be float32 or float64, got ",
                 features.scalar_type());
-    if (!features.device().is_cpu()) {
-        // TODO(#6): a CUDA kernel; until then accelerator features round-trip through the CPU
-        // kernel, which is correct but slow.
-        return RoiAlign(features.cpu(), rois.cpu(), options).to(features.device());
-    }
     if (rois.size(0) > 0) {
         const at::Tensor index = rois.select(1, 0);
         TORCH_CHECK(index.min().item<double>() >= 0 &&
@@ -276,6 +372,11 @@ at::Tensor RoiAlign(const at::Tensor& features,
                     "RoiAlign: batch index outside [0, ",
                     features.size(0),
                     ")");
+    }
+    if (!features.device().is_cpu()) {
+        // A dedicated CUDA kernel would save the sample tensors' memory; the gather form is
+        // exact and keeps the pooling on the device.
+        return RoiAlignByGather(features, rois.to(features.device()), options);
     }
     return RoiAlignFunction::apply(features, rois, options);
 }

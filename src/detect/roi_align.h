@@ -25,8 +25,18 @@ struct RoiAlignOptions {
 // input pixels. Returns [R, C, output_height, output_width] of the features' dtype, stored
 // channels-last. Sample points follow torchvision's roi_align edge rules: points more than a
 // cell outside the map contribute 0, others are clamped into it.
+// Features on an accelerator are pooled by RoiAlignByGather.
 at::Tensor RoiAlign(const at::Tensor& features,
                     const at::Tensor& rois,
                     const RoiAlignOptions& options);
+
+// RoiAlign built from tensor operations (index_select gathers and weighted sums), so it runs on
+// any device libtorch supports and libtorch derives its backward; the same inputs, outputs and
+// edge rules as RoiAlign, with `rois` on the features' device. It holds every bilinear sample
+// at once ([R, H_out·g, W_out·g, C] four times, g the largest per-bin grid), which the CPU
+// kernel never does, so the CPU keeps the kernel.
+at::Tensor RoiAlignByGather(const at::Tensor& features,
+                            const at::Tensor& rois,
+                            const RoiAlignOptions& options);
 
 }  // namespace autoloss::detect

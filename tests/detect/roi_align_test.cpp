@@ -156,6 +156,40 @@ TEST(RoiAlignTest, BackwardMatchesFiniteDifferences) {
     }
 }
 
+// The device-generic form, checked on the CPU: forward against the brute-force reference,
+// backward (libtorch's, through the gathers) against the kernel's finite-difference-checked one.
+TEST(RoiAlignTest, GatherFormMatchesTheReferenceAndTheKernelsGradient) {
+    torch::manual_seed(5);
+    const at::Tensor rois = SomeRois();
+    for (const bool aligned : {true, false}) {
+        for (const int64_t ratio : {1, 2, 0}) {
+            const RoiAlignOptions o = Options(aligned, ratio);
+            const at::Tensor features = torch::randn({2, 3, 6, 7}, torch::kDouble).requires_grad_();
+            const at::Tensor gathered = RoiAlignByGather(features, rois, o);
+            EXPECT_TRUE(
+                torch::allclose(gathered, Reference(features.detach(), rois, o), 1e-12, 1e-12))
+                << "aligned " << aligned << " ratio " << ratio;
+            const at::Tensor weights = torch::randn(gathered.sizes(), torch::kDouble);
+            const at::Tensor from_gather =
+                torch::autograd::grad({(gathered * weights).sum()}, {features})[0];
+            const at::Tensor from_kernel = torch::autograd::grad(
+                {(RoiAlign(features, rois, o) * weights).sum()}, {features})[0];
+            EXPECT_TRUE(torch::allclose(from_gather, from_kernel, 1e-12, 1e-12))
+                << "aligned " << aligned << " ratio " << ratio;
+        }
+    }
+    // float32, channels-last input, and no RoIs at all.
+    const at::Tensor features =
+        torch::randn({2, 3, 6, 7}).contiguous(at::MemoryFormat::ChannelsLast);
+    EXPECT_TRUE(
+        torch::allclose(RoiAlignByGather(features, rois.to(torch::kFloat), Options(true, 2)),
+                        RoiAlign(features, rois, Options(true, 2)),
+                        1e-5,
+                        1e-6));
+    EXPECT_EQ(RoiAlignByGather(features, torch::zeros({0, 5}), Options(true, 2)).sizes(),
+              (std::vector<int64_t>{0, 3, 3, 4}));
+}
+
 TEST(RoiAlignTest, ChannelsLastAndFloat32GiveTheSameResult) {
     torch::manual_seed(3);
     const at::Tensor features = torch::randn({2, 16, 6, 7});
