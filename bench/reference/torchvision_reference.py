@@ -180,13 +180,9 @@ def bench(args):
         targets.append({"boxes": torch.cat([xy, xy + wh], 1),
                         "labels": torch.randint(1, 4, (8,))})
 
-    def batch():
-        return images, targets
-
     model.train()
     times = []
     for k in range(args.warmup_iters + args.iters):
-        images, targets = batch()
         start = time.time()
         loss = sum(model(images, targets).values())
         optimizer.zero_grad()
@@ -198,7 +194,6 @@ def bench(args):
     infer = []
     with torch.no_grad():
         for k in range(args.warmup_iters + args.iters):
-            images, _ = batch()
             start = time.time()
             model(images)
             if k >= args.warmup_iters:

@@ -23,6 +23,24 @@ data::Dataset OneImageWithSparseIds() {
     return set;
 }
 
+// The one-image set's boxes as detections of score 1, leaving out those of class `skip` (-1:
+// none).
+std::vector<metrics::CocoDetection> GroundTruthAsDetections(const data::Dataset& set,
+                                                            int skip = -1) {
+    std::vector<metrics::CocoDetection> detections;
+    for (const data::Box& box : set.boxes) {
+        if (box.label != skip) {
+            metrics::CocoDetection d;
+            d.image_id = set.images[0].id;
+            d.category_id = set.categories[box.label].id;
+            d.bbox = {box.x1, box.y1, box.x2 - box.x1, box.y2 - box.y1};
+            d.score = 1.0;
+            detections.push_back(d);
+        }
+    }
+    return detections;
+}
+
 // Answers every image with one fixed box of class 1, in resized pixels.
 class FixedDetector : public detect::Detector {
   public:
@@ -60,16 +78,7 @@ TEST(DetectSetTest, ReportsOriginalPixelsAndTheDataSetsCategoryIds) {
 
 TEST(ScoreTest, GroundTruthWithSparseIdsScoresOne) {
     const data::Dataset set = OneImageWithSparseIds();
-    std::vector<metrics::CocoDetection> detections;
-    for (const data::Box& box : set.boxes) {
-        metrics::CocoDetection d;
-        d.image_id = set.images[0].id;
-        d.category_id = set.categories[box.label].id;
-        d.bbox = {box.x1, box.y1, box.x2 - box.x1, box.y2 - box.y1};
-        d.score = 1.0;
-        detections.push_back(d);
-    }
-    const EvalPoint point = Score(set, detections);
+    const EvalPoint point = Score(set, GroundTruthAsDetections(set));
     EXPECT_DOUBLE_EQ(point.ap, 1.0);
     EXPECT_DOUBLE_EQ(point.ap50, 1.0);
 }
@@ -82,18 +91,7 @@ TEST(ScoreTest, ApPerClassNamesTheClassThatWasMissed) {
     }
     ASSERT_GE(present.size(), 2u) << "the image needs two classes";
     const int missed = *present.begin();
-    std::vector<metrics::CocoDetection> detections;
-    for (const data::Box& box : set.boxes) {
-        if (box.label != missed) {
-            metrics::CocoDetection d;
-            d.image_id = set.images[0].id;
-            d.category_id = set.categories[box.label].id;
-            d.bbox = {box.x1, box.y1, box.x2 - box.x1, box.y2 - box.y1};
-            d.score = 1.0;
-            detections.push_back(d);
-        }
-    }
-    const EvalPoint point = Score(set, detections);
+    const EvalPoint point = Score(set, GroundTruthAsDetections(set, missed));
     // Only categories with ground truth in the set get an entry.
     ASSERT_EQ(point.ap_per_class.size(), present.size());
     for (const int label : present) {
