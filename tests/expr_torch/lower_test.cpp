@@ -282,6 +282,51 @@ TEST(LowerTest, FormulasEqualHandWrittenLibtorchLosses) {
         EvaluateTorch(FindKnownLoss("giou")->Parsed(), reg), reference_giou, 1e-6, 1e-6));
 }
 
+TEST(LowerTest, LogsOfSigmoidsAndSoftmaxKeepTheirGradientAtSaturatedLogits) {
+    // Float32 logits far past where sigma rounds to 0 or 1: the focal loss through its formula
+    // must still equal the BCE-based hand-written one in value and gradient, as must the
+    // 1 + (-Sig) spelling of 1 - Sig, so a logit pushed there by one bad step is pulled back.
+    const at::Tensor x =
+        torch::tensor({-300.0f, -60.0f, -20.0f, 0.0f, 20.0f, 60.0f, 300.0f}).repeat({2, 1});
+    const at::Tensor y = torch::cat({torch::ones({1, 7}), torch::zeros({1, 7})});
+    const auto focal_reference = [&](const at::Tensor& logits) {
+        const at::Tensor p = logits.sigmoid();
+        const at::Tensor p_t = p * y + (1 - p) * (1 - y);
+        return torch::binary_cross_entropy_with_logits(logits, y, {}, {}, at::Reduction::None) *
+               (1 - p_t).pow(2);
+    };
+    for (const char* text :
+         {"Neg(Add(Mul(PY,Mul(Mul(Sub(1,Sig(X)),Sub(1,Sig(X))),Log(Sig(X)))),"
+          "Mul(NY,Mul(Mul(Sig(X),Sig(X)),Log(Sub(1,Sig(X)))))))",
+          "Neg(Add(Mul(PY,Mul(Mul(Sub(1,Sig(X)),Sub(1,Sig(X))),Log(Sig(X)))),"
+          "Mul(NY,Mul(Mul(Sig(X),Sig(X)),Log(Add(1,Neg(Sig(X))))))))"}) {
+        const Formula formula = Parse(text, SetKind::kClsBinary);
+        const at::Tensor ours_x = x.clone().requires_grad_(true);
+        const at::Tensor reference_x = x.clone().requires_grad_(true);
+        // Inputs X, Q, PY, NY, with Q = 1 on the positives.
+        const std::vector<at::Tensor> inputs = {ours_x, y, y, 1 - y};
+        const at::Tensor ours = EvaluateTorch(formula, inputs);
+        const at::Tensor reference = focal_reference(reference_x);
+        EXPECT_TRUE(torch::allclose(ours, reference, 1e-5, 1e-6)) << text << "\n" << ours;
+        ours.sum().backward();
+        reference.sum().backward();
+        EXPECT_TRUE(torch::allclose(ours_x.grad(), reference_x.grad(), 1e-5, 1e-6))
+            << text << "\n" << ours_x.grad() << "\n" << reference_x.grad();
+        // The positive at -300 and the negative at +300 are the ones a stalled run leaves.
+        EXPECT_LT(ours_x.grad()[0][0].item<float>(), -0.9f);
+        EXPECT_GT(ours_x.grad()[1][6].item<float>(), 0.9f);
+    }
+
+    // Cross-entropy with the target class 200 below the others.
+    const at::Tensor logits = torch::tensor({{-200.0f, 0.0f, 0.0f}}).requires_grad_(true);
+    const at::Tensor one_hot = torch::tensor({{1.0f, 0.0f, 0.0f}});
+    const std::vector<at::Tensor> inputs = {logits, one_hot, one_hot};  // X, Y, Z
+    const at::Tensor ce = EvaluateTorch(FindKnownLoss("ce")->Parsed(), inputs);
+    EXPECT_NEAR(ce.item<float>(), 200.0f + std::log(2.0f), 1e-3);
+    ce.sum().backward();
+    EXPECT_NEAR(logits.grad()[0][0].item<float>(), -1.0f, 1e-6);
+}
+
 TEST(LowerTest, ExportedPytorchCodeComputesTheSameLoss) {
     // One python3 process runs every exported function on the same inputs and writes the
     // results back; Debian's python3-torch is a declared dependency (scripts/install-deps).
