@@ -88,7 +88,9 @@ FcosImpl::FcosImpl(const FcosOptions& options, expr::Formula cls_formula, expr::
         throw InputError("fcos initial_scale", std::to_string(options.initial_scale) + " <= 0");
     }
     scales_ = register_parameter(
-        "scales", torch::full({static_cast<int64_t>(FcosStrides().size())}, options.initial_scale));
+        "scales",
+        torch::full({static_cast<int64_t>(FcosStrides().size())}, options.initial_scale),
+        options.learn_scales);
 }
 
 void FcosImpl::SetPrecision(Precision precision, bool channels_last) {

@@ -28,6 +28,8 @@ struct FcosOptions {
     // AP 0.33 against 0.14) but missed the small class in the two-image overfit test where 1
     // found it (docs/benchmarks.md), so it is the short-run preset's choice, not the default.
     double initial_scale = 1.0;
+    // Whether those multipliers are trained (FCOS) or stay at `initial_scale` (torchvision).
+    bool learn_scales = true;
     double score_threshold = 0.05;  // inference: sqrt(cls · quality) below this is dropped
     int64_t candidates_per_level = 1000;
     double nms_iou = 0.6;
@@ -75,7 +77,7 @@ private:
     torch::nn::Conv2d cls_logits_{nullptr};
     torch::nn::Conv2d reg_ltrb_{nullptr};
     torch::nn::Conv2d quality_{nullptr};
-    at::Tensor scales_;  // [5] learnable per-level multipliers of the distances
+    at::Tensor scales_;  // [5] per-level multipliers of the distances
     // Location grids by feature-map sizes, so target assignment never rebuilds them.
     std::map<std::vector<int64_t>, PointGrid> grids_;
 };

@@ -39,6 +39,7 @@ const std::map<std::string, Field>& Fields() {
         {"fpn_channels", Bind(&TrainConfig::fpn_channels)},
         {"tower_convs", Bind(&TrainConfig::tower_convs)},
         {"fcos_initial_scale", Bind(&TrainConfig::fcos_initial_scale)},
+        {"fcos_learn_scales", Bind(&TrainConfig::fcos_learn_scales)},
         {"roi_batch_per_image", Bind(&TrainConfig::roi_batch_per_image)},
         {"roi_head_width", Bind(&TrainConfig::roi_head_width)},
         {"anchor_size", Bind(&TrainConfig::anchor_size)},

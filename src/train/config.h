@@ -17,6 +17,7 @@ struct TrainConfig {
     int fpn_channels = 256;
     int tower_convs = 4;            // conv layers per FCOS head tower
     double fcos_initial_scale = 1.0;  // FCOS: start of the per-level distance multipliers
+    bool fcos_learn_scales = true;    // FCOS: train those multipliers (false: torchvision's)
     int roi_batch_per_image = 512;  // Faster R-CNN: RoIs sampled per image for the box head
     int roi_head_width = 1024;      // Faster R-CNN: width of the two fully connected layers
     double anchor_size = 32.0;      // Faster R-CNN: anchor side on P3, doubling per level

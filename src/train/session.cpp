@@ -56,6 +56,7 @@ std::shared_ptr<detect::Detector> MakeFcos(const TrainConfig& config, int num_cl
     options.fpn_channels = config.fpn_channels;
     options.tower_convs = config.tower_convs;
     options.initial_scale = config.fcos_initial_scale;
+    options.learn_scales = config.fcos_learn_scales;
     return std::make_shared<detect::FcosImpl>(options, cls, reg);
 }
 

@@ -134,6 +134,25 @@ TEST(FcosModelTest, InitialScaleMultipliesTheDistances) {
                  InputError);
 }
 
+TEST(FcosModelTest, FixedScalesGetNoGradient) {
+    FcosOptions options;
+    options.num_classes = 3;
+    options.backbone.width = 0.25;
+    options.fpn_channels = 32;
+    options.tower_convs = 1;
+    for (const bool learn : {true, false}) {
+        options.learn_scales = learn;
+        torch::manual_seed(13);
+        Fcos model(options, expr::ResolveFormula("fl"), expr::ResolveFormula("giou"));
+        model->Loss(SmallBatch()).total.backward();
+        const at::Tensor scales = model->named_parameters()["scales"];
+        EXPECT_EQ(scales.grad().defined(), learn);
+        if (learn) {
+            EXPECT_GT(scales.grad().abs().sum().item<float>(), 0.0f);
+        }
+    }
+}
+
 TEST(FcosModelTest, ResNet50TrunkBuilds) {
     torch::manual_seed(11);
     Fcos model = SmallFcos(50);

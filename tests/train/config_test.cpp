@@ -24,7 +24,9 @@ TEST(TrainConfigTest, ReadsYamlAndOverrides) {
     EXPECT_FALSE(config.hflip);
     ApplyOverride(config, "iterations=7");
     ApplyOverride(config, "cls_loss=Neg(Log(Sig(X)))");
+    ApplyOverride(config, "fcos_learn_scales=false");
     EXPECT_EQ(config.iterations, 7);
+    EXPECT_FALSE(config.fcos_learn_scales);
     EXPECT_EQ(config.cls_loss, "Neg(Log(Sig(X)))");
 }
 
@@ -33,6 +35,7 @@ TEST(TrainConfigTest, YamlRoundTrips) {
     config.eval_at = {3, 9};
     config.classes = {"a", "b"};
     config.lr = 0.125;
+    config.fcos_learn_scales = false;
     const TrainConfig back = LoadTrainConfig(WriteTemp("autoloss_config_b.yaml", ToYaml(config)));
     EXPECT_EQ(ToYaml(back), ToYaml(config));
 }
