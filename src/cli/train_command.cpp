@@ -234,6 +234,8 @@ void AddTrainCommands(CLI::App& app) {
     bench_train->add_option("--batch", b.batch, "images per step");
     bench_train->add_option("--iters", b.iterations, "timed iterations");
     bench_train->add_option("--warmup", b.warmup, "untimed iterations first");
+    bench_train->add_option(
+        "--profile", b.profile_path, "also write a Chrome trace of the timed training steps");
     bench_train->add_option("--threads", b.threads, "libtorch threads (default: all cores)");
     bench_train->add_option(
         "--precision", b.precision, "bf16, fp32 or auto (bf16 where the CPU has it natively)");

@@ -1,7 +1,11 @@
 #include "train/bench.h"
 
 #include <chrono>
+#include <fstream>
 
+#include <memory>
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include "train/session.h"
@@ -49,6 +53,9 @@ BenchResult BenchTrain(const BenchOptions& options) {
     config.channels_last = options.channels_last;
     config.threads = options.threads;
     ValidateTrainConfig(config);
+    if (!options.profile_path.empty() && !std::ofstream(options.profile_path)) {
+        throw InputError("--profile " + options.profile_path, "cannot be written");
+    }
     BenchResult result;
     result.threads = ConfigureThreads(options.threads);
     torch::manual_seed(options.seed);
@@ -59,8 +66,13 @@ BenchResult BenchTrain(const BenchOptions& options) {
 
     model->train();
     std::chrono::steady_clock::time_point start;
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
     for (int i = 0; i < options.warmup + options.iterations; ++i) {
         if (i == options.warmup) {
+            if (!options.profile_path.empty()) {
+                profile = std::make_unique<torch::autograd::profiler::RecordProfile>(
+                    options.profile_path);
+            }
             start = std::chrono::steady_clock::now();
         }
         optimizer.zero_grad();
@@ -68,6 +80,7 @@ BenchResult BenchTrain(const BenchOptions& options) {
         optimizer.step();
     }
     const double train_seconds = Since(start);
+    profile.reset();  // writes the trace
 
     model->eval();
     torch::NoGradGuard no_grad;

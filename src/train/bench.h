@@ -19,6 +19,10 @@ struct BenchOptions {
     std::string precision = "auto";  // bf16, fp32 or auto (see TrainConfig::precision)
     bool channels_last = true;
     int seed = 0;
+    // Non-empty: the timed training iterations also write a Chrome trace of every libtorch op
+    // (forward and backward) to this file, for chrome://tracing or Perfetto; the profiler's
+    // own cost makes that run's speed figures pessimistic.
+    std::string profile_path;
 };
 
 struct BenchResult {
