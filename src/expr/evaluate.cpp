@@ -94,6 +94,7 @@ Program::Program(const Formula& formula) : set_(formula.set()) {
     for (int i = formula.size() - 1; i >= 0; --i) {
         const Node& node = formula.node(i);
         Instruction instruction{node.op, Extent::kScalar, node.input};
+        instruction.node = i;
         switch (Arity(node.op)) {
             case 0:
                 instruction.value = node.value;

@@ -27,6 +27,7 @@ struct Instruction {
     int a = -1;          // first operand's slot (unary and binary operators)
     int b = -1;          // second operand's slot (binary operators)
     double value = 0;    // for kConstant
+    int node = -1;       // index of the formula node it computes
 };
 
 // A formula compiled for evaluation: instructions in dependency order, operands always earlier.

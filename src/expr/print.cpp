@@ -2,9 +2,11 @@
 
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <set>
 #include <vector>
 
+#include "expr/stable_log.h"
 #include "util/check.h"
 
 namespace autoloss::expr {
@@ -75,6 +77,16 @@ class Notation {
                 return {text + ")", kAtom, extent};
             }
         }
+    }
+
+    // Whether stable logs (expr/stable_log.h) are written as one function; the readable and
+    // LaTeX forms show the formula as it is.
+    virtual bool WritesStableLogs() const { return false; }
+
+    // A stable log of `argument` as one function; only called where WritesStableLogs().
+    virtual Rendered StableLogCall(StableLogKind, const Rendered& argument) const {
+        AUTOLOSS_CHECK(false, "this notation writes logs literally");
+        return argument;
     }
 
   protected:
@@ -155,14 +167,28 @@ class PytorchNotation : public Notation {
     explicit PytorchNotation(const PrimitiveSet& set)
         : Notation(set), reference_(std::string(set.inputs()[0].letter)) {}
 
+    bool WritesStableLogs() const override { return true; }
+
+    Rendered StableLogCall(StableLogKind kind, const Rendered& argument) const override {
+        const std::string z = TensorText(argument);
+        switch (kind) {
+            case StableLogKind::kLogSigmoid:
+                return {"F.logsigmoid(" + z + ")", kAtom, argument.extent};
+            case StableLogKind::kLogOneMinusSigmoid:
+                return {"F.logsigmoid(-(" + z + "))", kAtom, argument.extent};
+            case StableLogKind::kLogSoftmax:
+                break;
+        }
+        return {"torch.log_softmax(" + Spread(argument) + ", dim=1)",
+                kAtom,
+                ResultExtent(Op::kSoftmax, argument.extent)};
+    }
+
     Rendered Operator(Op op, const std::vector<Rendered>& operands) const override {
         const Rendered& a = operands[0];
         const Extent extent =
             ResultExtent(op, a.extent, operands.size() > 1 ? operands[1].extent : Extent::kScalar);
-        // Torch functions need a tensor: a constant subexpression becomes a 0-d tensor of the
-        // inputs' dtype and device.
-        const std::string arg =
-            a.extent == Extent::kScalar ? reference_ + ".new_tensor(" + a.text + ")" : a.text;
+        const std::string arg = TensorText(a);
         auto call = [&](std::string_view name) {
             return Rendered{std::string(name) + "(" + arg + ")", kAtom, extent};
         };
@@ -233,6 +259,13 @@ class PytorchNotation : public Notation {
     const std::set<Op>& helpers() const { return helpers_; }
 
   private:
+    // Torch functions need a tensor: a constant subexpression becomes a 0-d tensor of the
+    // inputs' dtype and device.
+    std::string TensorText(const Rendered& value) const {
+        return value.extent == Extent::kScalar ? reference_ + ".new_tensor(" + value.text + ")"
+                                               : value.text;
+    }
+
     // A value widened to the full [rows, classes] grid, for the class-wise operators.
     std::string Spread(const Rendered& value) const {
         if (value.extent == Extent::kFull) {
@@ -250,6 +283,13 @@ Rendered Render(const Formula& formula, const Notation& notation, int index, int
     *next = index + 1;
     if (Arity(node.op) == 0) {
         return notation.Leaf(node);
+    }
+    if (const auto stable =
+            notation.WritesStableLogs() ? MatchStableLog(formula, index) : std::nullopt) {
+        int unused = 0;
+        const Rendered argument = Render(formula, notation, stable->argument, &unused);
+        *next = formula.SubtreeEnd(index);
+        return notation.StableLogCall(stable->kind, argument);
     }
     std::vector<Rendered> operands;
     for (int k = 0; k < Arity(node.op); ++k) {

@@ -1,13 +1,13 @@
 #include "expr_torch/lower.h"
 
 #include <numbers>
-#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
 
 #include "expr/evaluate.h"
 #include "expr/numerics.h"
+#include "expr/stable_log.h"
 #include "util/check.h"
 
 namespace autoloss::expr {
@@ -62,49 +62,28 @@ at::Tensor Unary(Op op, const at::Tensor& a) {
     return {};
 }
 
-bool IsOne(const Instruction& ins) {
-    return ins.op == Op::kConstant && ins.value == 1.0;
-}
-
-// The slot z when `slot` computes 1 - Sig(z), as Sub(1, Sig(z)) or 1 + Neg(Sig(z)); else -1.
-int OneMinusSigmoidArgument(std::span<const Instruction> instructions, int slot) {
-    const Instruction& ins = instructions[slot];
-    const auto sigmoid_argument = [&](int s) {
-        return instructions[s].op == Op::kSig ? instructions[s].a : -1;
-    };
-    if (ins.op == Op::kSub && IsOne(instructions[ins.a])) {
-        return sigmoid_argument(ins.b);
+// The Log at `log` as log-sigmoid or log-softmax when it is one of the stable logs; else
+// undefined. `values` holds the instructions' results; `node_slots` maps formula nodes to
+// instructions.
+at::Tensor StableLogValue(const Formula& formula,
+                          const Instruction& log,
+                          std::span<const Instruction> instructions,
+                          const std::vector<int>& node_slots,
+                          const std::vector<at::Tensor>& values,
+                          const at::Tensor& reference) {
+    const auto match = MatchStableLog(formula, log.node);
+    if (!match) {
+        return {};
     }
-    if (ins.op == Op::kAdd) {
-        for (const auto [one, other] : {std::pair(ins.a, ins.b), std::pair(ins.b, ins.a)}) {
-            if (IsOne(instructions[one]) && instructions[other].op == Op::kNeg) {
-                return sigmoid_argument(instructions[other].a);
-            }
-        }
-    }
-    return -1;
-}
-
-// Log of a sigmoid, of one minus a sigmoid, or of a softmax, computed as one stable function
-// (log-sigmoid, log-softmax) when instruction `log` is such a Log; else undefined. In float32,
-// Log(Sig(x)) and Log(1 - Sig(x)) lose their gradient once sigma(x) underflows below the Log
-// epsilon or rounds to 1 (x < -46 or x > 17): a logit driven there by one bad step would never
-// come back, which stalls detector training. The fused forms equal ln(... + 1e-20) to float
-// precision wherever sigma(x) > 1e-13 (|x| < 30), and keep a gradient of magnitude ~1 beyond.
-at::Tensor FusedLog(std::span<const Instruction> instructions,
-                    const Instruction& log,
-                    const std::vector<at::Tensor>& values,
-                    const at::Tensor& reference) {
-    const Instruction& argument = instructions[log.a];
-    if (argument.op == Op::kSig) {
-        return torch::log_sigmoid(values[argument.a]);
-    }
-    if (const int z = OneMinusSigmoidArgument(instructions, log.a); z >= 0) {
-        return torch::log_sigmoid(-values[z]);
-    }
-    if (argument.op == Op::kSoftmax) {
-        return Spread(values[argument.a], instructions[argument.a].extent, reference)
-            .log_softmax(1);
+    const int slot = node_slots[match->argument];
+    const at::Tensor& z = values[slot];
+    switch (match->kind) {
+        case StableLogKind::kLogSigmoid:
+            return torch::log_sigmoid(z);
+        case StableLogKind::kLogOneMinusSigmoid:
+            return torch::log_sigmoid(-z);
+        case StableLogKind::kLogSoftmax:
+            return Spread(z, instructions[slot].extent, reference).log_softmax(1);
     }
     return {};
 }
@@ -121,6 +100,10 @@ at::Tensor EvaluateTorch(const Formula& formula, std::span<const at::Tensor> inp
     const Program program(formula);
     const auto instructions = program.instructions();
     std::vector<at::Tensor> values(instructions.size());
+    std::vector<int> node_slots(instructions.size());
+    for (std::size_t k = 0; k < instructions.size(); ++k) {
+        node_slots[instructions[k].node] = static_cast<int>(k);
+    }
     for (std::size_t k = 0; k < instructions.size(); ++k) {
         const Instruction& ins = instructions[k];
         if (ins.op == Op::kInput) {
@@ -136,7 +119,7 @@ at::Tensor EvaluateTorch(const Formula& formula, std::span<const at::Tensor> inp
         const Extent ea = instructions[ins.a].extent;
         switch (ins.op) {
             case Op::kLog:
-                values[k] = FusedLog(instructions, ins, values, reference);
+                values[k] = StableLogValue(formula, ins, instructions, node_slots, values, reference);
                 if (!values[k].defined()) {
                     values[k] = Unary(ins.op, a);
                 }

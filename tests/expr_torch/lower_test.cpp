@@ -388,5 +388,60 @@ TEST(LowerTest, ExportedPytorchCodeComputesTheSameLoss) {
     std::filesystem::remove_all(dir);
 }
 
+TEST(LowerTest, ExportedCodeKeepsTheGradientAtSaturatedLogits) {
+    // The exported focal loss, CSE-Autoloss-B (its 1 + (-Sig) spelling) and cross-entropy, run
+    // by python3-torch in float32 at logits where sigma rounds to 0 or 1, give the lowering's
+    // values and gradients.
+    const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                      ("autoloss_export_saturated_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::vector<std::string> names = {"fl", "cse-autoloss-b-cls", "ce"};
+    const std::vector<float> logits = {-300, -60, -20, 0, 20, 60, 300, 300, -300};
+    std::ofstream script(dir / "run.py");
+    script << "import json, math, sys\nimport torch\nresults = []\n";
+    for (std::size_t k = 0; k < names.size(); ++k) {
+        const Formula formula = FindKnownLoss(names[k])->Parsed();
+        script << PrintPytorch(formula, "loss_" + std::to_string(k)) << "\n";
+        script << "x = torch.tensor(" << nlohmann::json(logits).dump()
+               << ").reshape(3, 3).requires_grad_(True)\n"
+               << "y = torch.eye(3)\n"
+               << (formula.set() == SetKind::kClsMulti ? "loss = loss_" + std::to_string(k) +
+                                                             "(x, y, y).sum()\n"
+                                                       : "loss = loss_" + std::to_string(k) +
+                                                             "(x, y, y, 1 - y).sum()\n")
+               << "loss.backward()\n"
+               << "results.append([loss.item()] + x.grad.reshape(-1).tolist())\n";
+    }
+    script << "json.dump(results, open(sys.argv[1], 'w'))\n";
+    script.close();
+    const std::string command = "/usr/bin/python3 " + (dir / "run.py").string() + " " +
+                                (dir / "results.json").string() + " 2>" +
+                                (dir / "stderr.txt").string();
+    ASSERT_EQ(std::system(command.c_str()), 0) << std::ifstream(dir / "stderr.txt").rdbuf();
+    const nlohmann::json results = nlohmann::json::parse(std::ifstream(dir / "results.json"));
+    for (std::size_t k = 0; k < names.size(); ++k) {
+        const Formula formula = FindKnownLoss(names[k])->Parsed();
+        const at::Tensor x = torch::tensor(logits).reshape({3, 3}).requires_grad_(true);
+        const at::Tensor y = torch::eye(3);
+        const std::vector<at::Tensor> inputs =
+            formula.set() == SetKind::kClsMulti ? std::vector<at::Tensor>{x, y, y}
+                                                : std::vector<at::Tensor>{x, y, y, 1 - y};
+        const at::Tensor loss = EvaluateTorch(formula, inputs).sum();
+        loss.backward();
+        std::vector<double> ours = {loss.item<double>()};
+        for (const double g : ToVector(x.grad())) {
+            ours.push_back(g);
+        }
+        ASSERT_EQ(results[k].size(), ours.size()) << names[k];
+        for (std::size_t i = 0; i < ours.size(); ++i) {
+            EXPECT_TRUE(Close(results[k][i].get<double>(), ours[i], 1e-5))
+                << names[k] << " element " << i << ": " << results[k][i] << " vs " << ours[i];
+        }
+        // The positives at -300 are the ones a literal Log would leave without a gradient.
+        EXPECT_LT(results[k][1].get<double>(), -0.2) << names[k];
+    }
+    std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace autoloss::expr
