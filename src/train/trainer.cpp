@@ -284,6 +284,9 @@ TrainResult Train(const TrainConfig& config,
     std::vector<bool> flips;
     double window_seconds = 0.0;
     int window_images = 0;
+    // The largest gradient norm since the last log line, before clipping: spikes between log
+    // lines are what gradient clipping is tuned against.
+    double window_grad_norm_max = 0.0;
     int images_trained = 0;
     std::vector<metrics::CocoDetection> last_detections;
     // The first iterations' mean loss is the yardstick for "exploding".
@@ -311,6 +314,7 @@ TrainResult Train(const TrainConfig& config,
         } else {
             loss.total.backward();
             const double norm = GradNorm(parameters);
+            window_grad_norm_max = std::max(window_grad_norm_max, norm);
             if (!std::isfinite(norm)) {
                 reason = "non-finite gradient";
             } else {
@@ -354,6 +358,9 @@ TrainResult Train(const TrainConfig& config,
                 record.values[name] = value.item<double>();
                 line << " " << name << "=" << record.values[name];
             }
+            record.values["grad_norm_max"] = window_grad_norm_max;
+            line << " grad_norm_max=" << window_grad_norm_max;
+            window_grad_norm_max = 0.0;
             const double ips = window_images / std::max(window_seconds, 1e-9);
             line << " images_per_second=" << ips;
             progress.losses.push_back(record);

@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
@@ -7,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "train/fixtures.h"
+#include "train/session.h"
 #include "util/error.h"
 
 namespace autoloss::train {
@@ -84,6 +86,33 @@ TEST_F(TrainerTest, KilledRunResumesFromItsCheckpoint) {
     EXPECT_TRUE(std::filesystem::exists(config.out_dir + "/result.json"));
     EXPECT_TRUE(std::filesystem::exists(config.out_dir + "/model.pt"));
     EXPECT_FALSE(std::filesystem::exists(config.out_dir + "/checkpoint.pt"));
+}
+
+TEST_F(TrainerTest, ClippingBoundsTheStepAndTheLogKeepsTheNormBeforeIt) {
+    TrainConfig config = TinyConfig();
+    config.iterations = 1;
+    config.warmup_iterations = 0;
+    config.weight_decay = 0;
+    config.lr = 0.1;
+    config.clip_grad_norm = 1e-3;  // far below any real gradient norm
+    config.out_dir = EmptyTempDir("clip");
+    // Train() seeds before building its model, so this one starts from the same weights.
+    torch::manual_seed(config.seed);
+    const auto initial = MakeDetector(config, static_cast<int>(images_.NumClasses()));
+    const TrainResult result = Train(config, images_, images_, cache_);
+    ASSERT_EQ(result.status, "finished");
+    const auto trained = MakeDetector(config, static_cast<int>(images_.NumClasses()));
+    torch::serialize::InputArchive archive;
+    archive.load_from(config.out_dir + "/model.pt");
+    trained->load(archive);
+    // SGD's first step is lr times the (clipped) gradient: its length is lr * clip exactly.
+    double squared = 0.0;
+    const auto before = initial->named_parameters();
+    for (const auto& item : trained->named_parameters()) {
+        squared += (item.value() - before[item.key()]).pow(2).sum().item<double>();
+    }
+    EXPECT_NEAR(std::sqrt(squared), 0.1 * 1e-3, 1e-7);
+    EXPECT_GT(result.losses.front().values.at("grad_norm_max"), 100 * config.clip_grad_norm);
 }
 
 // The bounded overfit test: two BCCD images learnt to a high AP50 on themselves. 160 iterations
