@@ -141,6 +141,8 @@ def train(args):
         total = sum(losses.values())
         optimizer.zero_grad()
         total.backward()
+        if args.clip_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(params, args.clip_grad_norm)
         optimizer.step()
         window_images += args.batch
         if iteration % 10 == 0:
@@ -220,6 +222,8 @@ def main():
     parser.add_argument("--min-size", type=int, default=320)
     parser.add_argument("--max-size", type=int, default=1333)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--clip-grad-norm", type=float, default=0,
+                        help="clip the gradient norm to this (0: off, as the issue's recipe)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--bench", action="store_true", help="time synthetic steps instead")
     parser.add_argument("--size", type=int, default=320, help="--bench: image side")
