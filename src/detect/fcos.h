@@ -23,10 +23,9 @@ struct FcosOptions {
     int64_t fpn_channels = 256;
     int tower_convs = 4;           // 3x3 conv + GroupNorm + ReLU layers per tower
     double center_radius = 1.5;    // centre sampling radius, in strides
-    // Starting value of the learnable per-level distance multipliers (FCOS: 1; torchvision has
-    // none, which is the same). From scratch, 8 grows large boxes sooner (BCCD, 300 iterations:
-    // AP 0.33 against 0.14) but missed the small class in the two-image overfit test where 1
-    // found it (docs/benchmarks.md), so it is the short-run preset's choice, not the default.
+    // Starting value of the per-level distance multipliers (FCOS: 1; torchvision has none,
+    // which is the same). The BCCD preset starts at 8; in the two-image overfit test 8 misses
+    // the small class that 1 finds (docs/benchmarks.md), so the default stays 1.
     double initial_scale = 1.0;
     // Whether those multipliers are trained (FCOS) or stay at `initial_scale` (torchvision).
     bool learn_scales = true;
