@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <fstream>
-
 #include <memory>
 
 #include <torch/csrc/autograd/profiler_legacy.h>
