@@ -119,7 +119,8 @@ at::Tensor EvaluateTorch(const Formula& formula, std::span<const at::Tensor> inp
         const Extent ea = instructions[ins.a].extent;
         switch (ins.op) {
             case Op::kLog:
-                values[k] = StableLogValue(formula, ins, instructions, node_slots, values, reference);
+                values[k] =
+                    StableLogValue(formula, ins, instructions, node_slots, values, reference);
                 if (!values[k].defined()) {
                     values[k] = Unary(ins.op, a);
                 }

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -54,6 +55,30 @@ bool Close(double a, double b, double relative) {
         return a == b;
     }
     return std::abs(a - b) <= relative * std::max(1.0, std::abs(b));
+}
+
+// Runs `script` with Debian's python3 (python3-torch is a declared dependency,
+// scripts/install-deps) as `python3 run.py INPUT RESULTS`, INPUT holding `input` as JSON, and
+// returns the JSON the script wrote to RESULTS; a failing script fails the test and returns
+// null.
+nlohmann::json RunPython(const std::string& script, const nlohmann::json& input) {
+    const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                      ("autoloss_python_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "run.py") << script;
+    std::ofstream(dir / "input.json") << input.dump();
+    const std::string command = "/usr/bin/python3 " + (dir / "run.py").string() + " " +
+                                (dir / "input.json").string() + " " +
+                                (dir / "results.json").string() + " 2>" +
+                                (dir / "stderr.txt").string();
+    nlohmann::json results;
+    if (std::system(command.c_str()) == 0) {
+        results = nlohmann::json::parse(std::ifstream(dir / "results.json"));
+    } else {
+        ADD_FAILURE() << "python3 failed:\n" << std::ifstream(dir / "stderr.txt").rdbuf();
+    }
+    std::filesystem::remove_all(dir);
+    return results;
 }
 
 TEST(LowerTest, EveryOperatorMatchesLibtorchsOwnFunctions) {
@@ -328,11 +353,7 @@ TEST(LowerTest, LogsOfSigmoidsAndSoftmaxKeepTheirGradientAtSaturatedLogits) {
 }
 
 TEST(LowerTest, ExportedPytorchCodeComputesTheSameLoss) {
-    // One python3 process runs every exported function on the same inputs and writes the
-    // results back; Debian's python3-torch is a declared dependency (scripts/install-deps).
-    const std::filesystem::path dir =
-        std::filesystem::temp_directory_path() / ("autoloss_export_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
+    // One python3 process runs every exported function on the same inputs.
     std::mt19937_64 rng(13);
     std::vector<Formula> formulas;
     for (const KnownLoss& loss : KnownLosses()) {
@@ -343,12 +364,12 @@ TEST(LowerTest, ExportedPytorchCodeComputesTheSameLoss) {
             formulas.push_back(testing::RandomFormula(set, 5, rng));
         }
     }
-    std::ofstream script(dir / "run.py");
     nlohmann::json batches;
     for (SetKind set : testing::kAllSets) {
         const RandomBatch data(set, 5, 4, 77);
         batches[std::string(PrimitiveSet::Get(set).name())] = data.inputs;
     }
+    std::ostringstream script;
     script << "import json, math, sys\nimport torch\n";
     script << "batches = json.load(open(sys.argv[1]))\nresults = []\n";
     for (std::size_t k = 0; k < formulas.size(); ++k) {
@@ -361,13 +382,7 @@ TEST(LowerTest, ExportedPytorchCodeComputesTheSameLoss) {
                << "(*inputs).reshape(-1)])\n";
     }
     script << "json.dump(results, open(sys.argv[2], 'w'))\n";
-    script.close();
-    std::ofstream(dir / "batches.json") << batches.dump();
-    const std::string command =
-        "/usr/bin/python3 " + (dir / "run.py").string() + " " + (dir / "batches.json").string() +
-        " " + (dir / "results.json").string() + " 2>" + (dir / "stderr.txt").string();
-    ASSERT_EQ(std::system(command.c_str()), 0) << std::ifstream(dir / "stderr.txt").rdbuf();
-    const nlohmann::json results = nlohmann::json::parse(std::ifstream(dir / "results.json"));
+    const nlohmann::json results = RunPython(script.str(), batches);
     ASSERT_EQ(results.size(), formulas.size());
     for (std::size_t k = 0; k < formulas.size(); ++k) {
         const SetKind set = formulas[k].set();
@@ -385,25 +400,21 @@ TEST(LowerTest, ExportedPytorchCodeComputesTheSameLoss) {
                 << PrintPrefix(formulas[k]) << ": " << results[k][i] << " vs " << ours[i];
         }
     }
-    std::filesystem::remove_all(dir);
 }
 
 TEST(LowerTest, ExportedCodeKeepsTheGradientAtSaturatedLogits) {
     // The exported focal loss, CSE-Autoloss-B (its 1 + (-Sig) spelling) and cross-entropy, run
     // by python3-torch in float32 at logits where sigma rounds to 0 or 1, give the lowering's
     // values and gradients.
-    const std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                      ("autoloss_export_saturated_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
     const std::vector<std::string> names = {"fl", "cse-autoloss-b-cls", "ce"};
     const std::vector<float> logits = {-300, -60, -20, 0, 20, 60, 300, 300, -300};
-    std::ofstream script(dir / "run.py");
+    std::ostringstream script;
     script << "import json, math, sys\nimport torch\nresults = []\n";
     for (std::size_t k = 0; k < names.size(); ++k) {
         const Formula formula = FindKnownLoss(names[k])->Parsed();
         script << PrintPytorch(formula, "loss_" + std::to_string(k)) << "\n";
-        script << "x = torch.tensor(" << nlohmann::json(logits).dump()
-               << ").reshape(3, 3).requires_grad_(True)\n"
+        script << "x = torch.tensor(json.load(open(sys.argv[1]))).reshape(3, 3)"
+               << ".requires_grad_(True)\n"
                << "y = torch.eye(3)\n"
                << (formula.set() == SetKind::kClsMulti ? "loss = loss_" + std::to_string(k) +
                                                              "(x, y, y).sum()\n"
@@ -412,13 +423,9 @@ TEST(LowerTest, ExportedCodeKeepsTheGradientAtSaturatedLogits) {
                << "loss.backward()\n"
                << "results.append([loss.item()] + x.grad.reshape(-1).tolist())\n";
     }
-    script << "json.dump(results, open(sys.argv[1], 'w'))\n";
-    script.close();
-    const std::string command = "/usr/bin/python3 " + (dir / "run.py").string() + " " +
-                                (dir / "results.json").string() + " 2>" +
-                                (dir / "stderr.txt").string();
-    ASSERT_EQ(std::system(command.c_str()), 0) << std::ifstream(dir / "stderr.txt").rdbuf();
-    const nlohmann::json results = nlohmann::json::parse(std::ifstream(dir / "results.json"));
+    script << "json.dump(results, open(sys.argv[2], 'w'))\n";
+    const nlohmann::json results = RunPython(script.str(), logits);
+    ASSERT_EQ(results.size(), names.size());
     for (std::size_t k = 0; k < names.size(); ++k) {
         const Formula formula = FindKnownLoss(names[k])->Parsed();
         const at::Tensor x = torch::tensor(logits).reshape({3, 3}).requires_grad_(true);
@@ -440,7 +447,6 @@ TEST(LowerTest, ExportedCodeKeepsTheGradientAtSaturatedLogits) {
         // The positives at -300 are the ones a literal Log would leave without a gradient.
         EXPECT_LT(results[k][1].get<double>(), -0.2) << names[k];
     }
-    std::filesystem::remove_all(dir);
 }
 
 }  // namespace
